@@ -1,0 +1,85 @@
+// Approval persistence (SQLite).
+import type { Db } from "../store/db";
+import type { Approval, ApprovalStatus } from "./schema";
+
+interface ApprovalsTable {
+  id: string;
+  session_id: string;
+  tool_use_id: string;
+  tool_name: string;
+  input: string;
+  status: string;
+  message: string | null;
+  decided_by: string | null;
+  requested_at: string;
+  resolved_at: string | null;
+  wait_ms: number | null;
+}
+type Tables = { approvals: ApprovalsTable };
+
+const toApproval = (r: ApprovalsTable): Approval => ({
+  id: r.id as Approval["id"],
+  sessionId: r.session_id as Approval["sessionId"],
+  toolUseId: r.tool_use_id,
+  toolName: r.tool_name,
+  input: JSON.parse(r.input),
+  status: r.status as ApprovalStatus,
+  message: r.message,
+  requestedAt: r.requested_at,
+  resolvedAt: r.resolved_at,
+  waitMs: r.wait_ms,
+});
+
+export const approvalStore = {
+  async insert(db: Db, a: Approval): Promise<void> {
+    await db
+      .withTables<Tables>()
+      .insertInto("approvals")
+      .values({
+        id: a.id,
+        session_id: a.sessionId,
+        tool_use_id: a.toolUseId,
+        tool_name: a.toolName,
+        input: JSON.stringify(a.input),
+        status: a.status,
+        message: a.message,
+        decided_by: null,
+        requested_at: a.requestedAt,
+        resolved_at: null,
+        wait_ms: null,
+      })
+      .execute();
+  },
+
+  async resolve(db: Db, id: string, status: ApprovalStatus, message: string | null, at: string, waitMs: number) {
+    await db
+      .withTables<Tables>()
+      .updateTable("approvals")
+      .set({ status, message, resolved_at: at, wait_ms: waitMs })
+      .where("id", "=", id)
+      .where("status", "=", "pending")
+      .execute();
+  },
+
+  async get(db: Db, id: string): Promise<Approval | undefined> {
+    const r = await db.withTables<Tables>().selectFrom("approvals").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toApproval(r) : undefined;
+  },
+
+  async pending(db: Db, sessionId?: string): Promise<Approval[]> {
+    let q = db.withTables<Tables>().selectFrom("approvals").selectAll().where("status", "=", "pending");
+    if (sessionId) q = q.where("session_id", "=", sessionId);
+    return (await q.orderBy("requested_at").orderBy("id").execute()).map(toApproval);
+  },
+
+  async forSession(db: Db, sessionId: string): Promise<Approval[]> {
+    const rows = await db
+      .withTables<Tables>()
+      .selectFrom("approvals")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .orderBy("id")
+      .execute();
+    return rows.map(toApproval);
+  },
+};

@@ -1,0 +1,110 @@
+// Loads the configuration: defaults < YAML file < AEGIS_* environment, validated as one object.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { type Config, ConfigSchema } from "./schema";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Variables with the AEGIS_ prefix that are not config keys. */
+const NON_CONFIG_ENV = new Set(["AEGIS_CONFIG"]);
+/** Short names kept for convenience. */
+const ENV_ALIASES: Record<string, string[]> = { AEGIS_HOME: ["dataDir"] };
+
+const toEnvName = (path: string[]) =>
+  `AEGIS_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("__")}`;
+
+/** Maps every settable key path to its AEGIS_* name, derived from the schema itself. */
+function envKeys(schema: z.ZodType, prefix: string[] = []): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let inner: z.ZodType = schema;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) {
+    inner = inner.unwrap() as z.ZodType;
+  }
+  if (inner instanceof z.ZodObject) {
+    for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+      for (const [name, path] of envKeys(child, [...prefix, key])) out.set(name, path);
+    }
+    if (prefix.length > 0) out.set(toEnvName(prefix), prefix);
+  } else {
+    out.set(toEnvName(prefix), prefix);
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown) {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== "object") node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function formatIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
+  return `Invalid configuration (${source}):\n${lines.join("\n")}`;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  file?: string;
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(opts: LoadOptions = {}): { config: Config; file: string | undefined } {
+  const env = opts.env ?? process.env;
+  const raw: Record<string, unknown> = {};
+
+  const home = env.AEGIS_HOME ?? join(homedir(), ".aegis");
+  const explicit = opts.file ?? env.AEGIS_CONFIG;
+  const file = explicit ? resolve(explicit) : join(home, "config.yaml");
+  if (explicit && !existsSync(file)) throw new ConfigError(`Config file not found: ${file}`);
+  if (existsSync(file)) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new ConfigError(`Config file ${file} is not valid YAML: ${(err as Error).message}`);
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw new ConfigError(`Config file ${file} must hold a mapping of keys to values`);
+      }
+      Object.assign(raw, parsed);
+    }
+  }
+  const fromFile = ConfigSchema.safeParse(raw);
+  if (!fromFile.success) throw new ConfigError(formatIssues(fromFile.error, file));
+
+  const keys = envKeys(ConfigSchema);
+  for (const [name, path] of Object.entries(ENV_ALIASES)) keys.set(name, path);
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("AEGIS_") || NON_CONFIG_ENV.has(name) || value === undefined) continue;
+    const path = keys.get(name);
+    if (!path) {
+      throw new ConfigError(`Unknown environment variable ${name}. Known: ${[...keys.keys()].sort().join(", ")}`);
+    }
+    // YAML scalars give numbers and booleans their types; `{…}` and `[…]` give maps and lists.
+    let parsedValue: unknown;
+    try {
+      parsedValue = parseYaml(value);
+    } catch {
+      parsedValue = value;
+    }
+    setPath(raw, path, parsedValue);
+  }
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw, k.split("."), v);
+
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error, "environment"));
+  return { config: result.data, file: existsSync(file) ? file : undefined };
+}

@@ -1,0 +1,69 @@
+// The one error handler: every failure leaves as { error: { code, message, details } }.
+import type { FastifyError, FastifyInstance } from "fastify";
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { CoreErrors, isAppError } from "../core/errors";
+
+export const ErrorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe("Stable, machine-readable error code."),
+      message: z.string().describe("What went wrong and what to do about it."),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .describe("Error");
+
+/** Fastify's own errors that are the caller's to fix, with our codes for them. */
+const FRAMEWORK_ERRORS: Record<string, { code: string; status: number; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "BODY_TOO_LARGE", status: 413, message: "The request body is larger than the server accepts." },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "UNSUPPORTED_MEDIA_TYPE", status: 415, message: "Send JSON with Content-Type: application/json." },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "EMPTY_BODY", status: 400, message: "The body is empty; send a JSON object." },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "INVALID_JSON", status: 400, message: "The body is not valid JSON." },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "INVALID_CONTENT_LENGTH", status: 400, message: "Content-Length does not match the body." },
+};
+
+const send = (status: number, code: string, message: string, details?: Record<string, unknown>) => ({
+  status,
+  body: { error: { code, message, ...(details ? { details } : {}) } },
+});
+
+function mapError(err: FastifyError) {
+  if (isAppError(err)) return send(err.status, err.code, err.message, err.details);
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = err.validation.map((v) => ({
+      where: err.validationContext ?? "body",
+      path: v.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(root)",
+      message: v.message ?? "invalid",
+    }));
+    const first = issues[0];
+    const summary = first ? `${first.where} ${first.path}: ${first.message}` : "invalid input";
+    return send(400, CoreErrors.validation.code, `Invalid request (${summary}).`, { issues });
+  }
+  const known = err.code ? FRAMEWORK_ERRORS[err.code] : undefined;
+  if (known) return send(known.status, known.code, known.message);
+  if (err instanceof SyntaxError || err.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
+    return send(400, "INVALID_JSON", "The body is not valid JSON.");
+  }
+  if (!isResponseSerializationError(err) && err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return send(err.statusCode, err.code ?? "BAD_REQUEST", err.message);
+  }
+  return undefined;
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const mapped = mapError(err);
+    if (mapped) {
+      if (mapped.status === 429 && !reply.getHeader("retry-after")) reply.header("retry-after", "1");
+      return reply.code(mapped.status).send(mapped.body);
+    }
+    req.log.error({ err, reqId: req.id }, "unhandled error");
+    return reply
+      .code(500)
+      .send({ error: { code: CoreErrors.internal.code, message: CoreErrors.internal.spec.message, details: { requestId: req.id } } });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: CoreErrors.notFound.code, message: `${CoreErrors.notFound.spec.message} (${req.method} ${req.url.split("?")[0]})` } }),
+  );
+}

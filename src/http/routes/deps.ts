@@ -1,0 +1,16 @@
+// What route plugins receive: the domain services, never the database directly.
+import type { EventBus } from "../../core/events";
+import type { EventStore } from "../../events/store";
+import type { Runtime } from "../../runtime/types";
+import type { SessionService } from "../../session";
+import type { Db } from "../../store/db";
+
+export interface RouteDeps {
+  sessions: SessionService;
+  runtime: Runtime;
+  db: Db;
+  events: EventStore;
+  bus: EventBus;
+  sse: { heartbeatMs: number; queueLimit: number };
+  checkDatabase: () => Promise<void>;
+}

@@ -1,0 +1,60 @@
+// The Fastify application: docs, error handling, and the /v1 API with zod validation.
+import fastifySwagger from "@fastify/swagger";
+import scalar from "@scalar/fastify-api-reference";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import type { Logger } from "../core/log";
+import { registerErrorHandling } from "./errors";
+import type { RouteDeps } from "./routes/deps";
+import { eventRoutes } from "./routes/events";
+import { healthRoutes } from "./routes/health";
+import { sessionControlRoutes } from "./routes/session-control";
+import { sessionHistoryRoutes } from "./routes/session-history";
+import { sessionRoutes } from "./routes/sessions";
+
+export const API_VERSION = "0.1.0";
+
+export async function buildHttp(deps: RouteDeps & { logger: Logger; bodyLimit?: number }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ module: "http" }) as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimit ?? 2 * 1024 * 1024,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+  registerErrorHandling(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Aegis API",
+        version: API_VERSION,
+        description: "Control plane for Claude Code sessions: start, stream, approve, audit.",
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(scalar, { routePrefix: "/docs", configuration: { url: "/v1/openapi.json" } });
+
+  await app.register(
+    async (api) => {
+      // The zod compilers stay inside this plugin so non-zod plugins keep their own.
+      api.setValidatorCompiler(validatorCompiler);
+      api.setSerializerCompiler(serializerCompiler);
+      const z = api.withTypeProvider<ZodTypeProvider>();
+      api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+      await z.register(healthRoutes, deps);
+      await z.register(sessionRoutes, deps);
+      await z.register(sessionControlRoutes, deps);
+      await z.register(sessionHistoryRoutes, deps);
+      await z.register(eventRoutes, deps);
+    },
+    { prefix: "/v1" },
+  );
+  return app;
+}

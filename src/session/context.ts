@@ -1,0 +1,109 @@
+// Shared state of the session domain: dependencies, live sessions, and the checked status transition.
+import { ApprovalResolved, approvalStore } from "../approval";
+import type { Config } from "../config/schema";
+import type { Clock } from "../core/clock";
+import { event } from "../core/events";
+import type { Logger } from "../core/log";
+import type { PermissionDecision, Runtime, RuntimeHandle } from "../runtime/types";
+import type { Db } from "../store/db";
+import type { Transact, Tx } from "../store/tx";
+import { SessionEnded, SessionStatusChanged } from "./events";
+import { sessionStore } from "./store";
+import { canTransition, isTerminal, type SessionStatus } from "./status";
+
+export interface PendingDecision {
+  approvalId: string;
+  toolUseId: string;
+  toolName: string;
+  requestedAt: number;
+  resolve: (d: PermissionDecision) => void;
+}
+
+export interface ActiveTurn {
+  id: string;
+  startedAt: number;
+  firstTokenAt: number | null;
+  interrupted: boolean;
+  apiError: { code: string; message: string } | null;
+}
+
+export interface LiveSession {
+  id: string;
+  handle: RuntimeHandle | null;
+  queue: Array<{ text: string; itemId: string }>;
+  turn: ActiveTurn | null;
+  approvals: Map<string, PendingDecision>;
+  tools: Map<string, { itemId: string; name: string; startedAt: number }>;
+  closing: boolean;
+  ready: boolean;
+}
+
+export interface SessionContext {
+  db: Db;
+  transact: Transact;
+  clock: Clock;
+  log: Logger;
+  config: Config;
+  runtime: Runtime;
+  lives: Map<string, LiveSession>;
+}
+
+export function newLive(id: string): LiveSession {
+  return { id, handle: null, queue: [], turn: null, approvals: new Map(), tools: new Map(), closing: false, ready: false };
+}
+
+/**
+ * Moves a session to `to` if the transition is allowed, publishing the change (and the end, for
+ * terminal states) in the same transaction. Returns false when the move is not allowed.
+ */
+export async function transition(
+  tx: Tx,
+  ctx: SessionContext,
+  id: string,
+  to: SessionStatus,
+  opts: { reason?: string; error?: { code: string; message: string } | null } = {},
+): Promise<boolean> {
+  const current = await sessionStore.get(tx.db, id);
+  if (!current) return false;
+  if (current.status === to) return true;
+  if (!canTransition(current.status, to)) {
+    ctx.log.debug({ sessionId: id, from: current.status, to }, "status transition refused");
+    return false;
+  }
+  const at = ctx.clock.now().toISOString();
+  await sessionStore.update(tx.db, id, { status: to, ...(opts.error !== undefined ? { error: opts.error } : {}) }, at);
+  tx.emit(event(SessionStatusChanged, id, { from: current.status, to, ...(opts.reason ? { reason: opts.reason } : {}) }));
+  if (isTerminal(to)) {
+    tx.emit(event(SessionEnded, id, { status: to, reason: opts.reason ?? to, error: opts.error ?? null }));
+  }
+  return true;
+}
+
+/** Resolves every pending approval of a live session with one outcome (kill, escape, interrupt). */
+export async function settleApprovals(
+  tx: Tx,
+  ctx: SessionContext,
+  live: LiveSession,
+  status: "cancelled" | "expired",
+  message: string,
+): Promise<PendingDecision[]> {
+  const settled = [...live.approvals.values()];
+  const now = ctx.clock.monotonic();
+  const at = ctx.clock.now().toISOString();
+  for (const p of settled) {
+    const waitMs = now - p.requestedAt;
+    await approvalStore.resolve(tx.db, p.approvalId, status, message, at, waitMs);
+    tx.emit(
+      event(ApprovalResolved, live.id, {
+        approvalId: p.approvalId,
+        toolUseId: p.toolUseId,
+        toolName: p.toolName,
+        status,
+        message,
+        waitMs,
+      }),
+    );
+  }
+  live.approvals.clear();
+  return settled;
+}

@@ -1,0 +1,262 @@
+// Drives one live session: starts Claude Code, runs turns from the queue, and turns runtime
+// events into stored state, transcript items and published events.
+import { ApprovalRequested, approvalStore } from "../approval";
+import { event } from "../core/events";
+import { newId } from "../core/ids";
+import { truncateDeep, truncateText } from "../core/truncate";
+import type { PermissionDecision, PermissionRequest, RuntimeEvent } from "../runtime/types";
+import { type LiveSession, type SessionContext, settleApprovals, transition } from "./context";
+import { SessionFailureCodes } from "./errors";
+import {
+  MessageCompleted,
+  MessageDelta,
+  ToolCalled,
+  ToolCompleted,
+  TurnFailed,
+  TurnRetried,
+  UsageRecorded,
+} from "./events";
+import { type SessionRecord, sessionStore } from "./store";
+
+const AUTH_HINT =
+  "Claude Code has no valid credentials. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the server's environment " +
+  "or under runtime.env in the Aegis config, or log in with `claude login` as the user running Aegis, then create a new session.";
+
+export async function startRuntime(ctx: SessionContext, live: LiveSession, s: SessionRecord, resume: boolean) {
+  const handle = ctx.runtime.start({
+    claudeSessionId: s.claudeSessionId,
+    resume,
+    workDir: s.workDir,
+    model: s.model ?? ctx.config.sessions.defaultModel,
+    permissionMode: s.permissionMode,
+    ...s.options,
+    onPermission: (req) => requestApproval(ctx, live, req),
+  });
+  live.handle = handle;
+  void consume(ctx, live);
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Claude Code did not start within ${ctx.config.runtime.startTimeoutMs} ms`)),
+      ctx.config.runtime.startTimeoutMs,
+    );
+  });
+  try {
+    await Promise.race([handle.ready(), timeout]);
+  } catch (err) {
+    if (live.closing) return;
+    const code = resume ? SessionFailureCodes.resumeFailed : SessionFailureCodes.startFailed;
+    await fail(ctx, live, code, `Claude Code could not start: ${(err as Error).message}`);
+    return;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (live.closing) return;
+  live.ready = true;
+  await ctx.transact(async (tx) => {
+    await transition(tx, ctx, live.id, "idle", { reason: resume ? "resumed" : "ready" });
+  });
+  await runNext(ctx, live);
+}
+
+/** Starts the next queued prompt if the session is ready and no turn runs. */
+export async function runNext(ctx: SessionContext, live: LiveSession): Promise<void> {
+  if (!live.ready || live.turn || live.closing || !live.handle) return;
+  const next = live.queue.shift();
+  if (!next) return;
+  const turnId = newId("trn");
+  live.turn = { id: turnId, startedAt: ctx.clock.monotonic(), firstTokenAt: null, interrupted: false, apiError: null };
+  await ctx.transact(async (tx) => {
+    const at = ctx.clock.now().toISOString();
+    await sessionStore.startTurn(tx.db, { id: turnId, sessionId: live.id, promptItemId: next.itemId, startedAt: at });
+    await transition(tx, ctx, live.id, "working", { reason: "turn started" });
+  });
+  live.handle.send(next.text);
+}
+
+export async function fail(ctx: SessionContext, live: LiveSession, code: string, message: string): Promise<void> {
+  if (live.closing) return;
+  live.closing = true;
+  ctx.log.warn({ sessionId: live.id, code }, message);
+  await ctx.transact(async (tx) => {
+    await settleApprovals(tx, ctx, live, "cancelled", `session failed: ${code}`);
+    await sessionStore.abandonTurns(tx.db, live.id, ctx.clock.now().toISOString(), message);
+    await transition(tx, ctx, live.id, "failed", { reason: code, error: { code, message } });
+  });
+  live.queue.length = 0;
+  ctx.lives.delete(live.id);
+  await live.handle?.close();
+}
+
+async function requestApproval(ctx: SessionContext, live: LiveSession, req: PermissionRequest): Promise<PermissionDecision> {
+  const approvalId = newId("apr");
+  const decision = new Promise<PermissionDecision>((resolve) => {
+    live.approvals.set(approvalId, {
+      approvalId,
+      toolUseId: req.toolUseId,
+      toolName: req.toolName,
+      requestedAt: ctx.clock.monotonic(),
+      resolve,
+    });
+  });
+  const input = truncateDeep(req.input, ctx.config.transcript.maxItemChars) as Record<string, unknown>;
+  await ctx.transact(async (tx) => {
+    await approvalStore.insert(tx.db, {
+      id: approvalId,
+      sessionId: live.id as `ses_${string}`,
+      toolUseId: req.toolUseId,
+      toolName: req.toolName,
+      input,
+      status: "pending",
+      message: null,
+      requestedAt: ctx.clock.now().toISOString(),
+      resolvedAt: null,
+      waitMs: null,
+    });
+    tx.emit(
+      event(ApprovalRequested, live.id, {
+        approvalId,
+        toolUseId: req.toolUseId,
+        toolName: req.toolName,
+        input: truncateDeep(req.input, ctx.config.events.maxPayloadChars),
+      }),
+    );
+    await transition(tx, ctx, live.id, "awaiting_approval", { reason: `approval needed for ${req.toolName}` });
+  });
+  // Claude Code aborts the request when the turn is interrupted; the approval is then moot.
+  const onAbort = () => {
+    const pending = live.approvals.get(approvalId);
+    if (!pending) return;
+    void ctx.transact(async (tx) => {
+      live.approvals.delete(approvalId);
+      const single = { ...live, approvals: new Map([[approvalId, pending]]) };
+      await settleApprovals(tx, ctx, single, "cancelled", "the turn was interrupted");
+    });
+    pending.resolve({ behavior: "deny", message: "The turn was interrupted.", interrupt: true });
+  };
+  req.signal.addEventListener("abort", onAbort, { once: true });
+  return decision;
+}
+
+async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
+  const handle = live.handle;
+  if (!handle) return;
+  for await (const e of handle.events) {
+    try {
+      await handleEvent(ctx, live, e);
+    } catch (err) {
+      ctx.log.error({ err, sessionId: live.id, event: e.type }, "failed to record a runtime event");
+    }
+  }
+}
+
+async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEvent): Promise<void> {
+  const turn = live.turn;
+  const now = ctx.clock.now().toISOString();
+  switch (e.type) {
+    case "init":
+      await ctx.transact(async (tx) => {
+        await sessionStore.update(tx.db, live.id, { model: e.model, conversationStarted: true }, now);
+      });
+      return;
+    case "message_started":
+      return;
+    case "text_delta":
+      if (!turn) return;
+      turn.firstTokenAt ??= ctx.clock.monotonic();
+      await ctx.transact(async (tx) => tx.emit(event(MessageDelta, live.id, { turnId: turn.id, text: e.text })));
+      return;
+    case "assistant_text": {
+      if (turn) turn.firstTokenAt ??= ctx.clock.monotonic();
+      const itemId = newId("tri");
+      const text = truncateText(e.text, ctx.config.transcript.maxItemChars).text;
+      await ctx.transact(async (tx) => {
+        await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "assistant", createdAt: now, updatedAt: now, data: { text, turnId: turn?.id ?? null } });
+        tx.emit(event(MessageCompleted, live.id, { turnId: turn?.id ?? "", itemId, text: truncateText(e.text, ctx.config.events.maxPayloadChars).text }));
+      });
+      return;
+    }
+    case "tool_use": {
+      if (turn) turn.firstTokenAt ??= ctx.clock.monotonic();
+      const itemId = newId("tri");
+      live.tools.set(e.toolUseId, { itemId, name: e.name, startedAt: ctx.clock.monotonic() });
+      await ctx.transact(async (tx) => {
+        const data = { toolUseId: e.toolUseId, toolName: e.name, input: truncateDeep(e.input, ctx.config.transcript.maxItemChars), status: "running", result: null, isError: null, durationMs: null, turnId: turn?.id ?? null };
+        await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "tool", createdAt: now, updatedAt: now, data }, e.toolUseId);
+        tx.emit(event(ToolCalled, live.id, { turnId: turn?.id ?? null, itemId, toolUseId: e.toolUseId, toolName: e.name, input: truncateDeep(e.input, ctx.config.events.maxPayloadChars) }));
+      });
+      return;
+    }
+    case "tool_result": {
+      const started = live.tools.get(e.toolUseId);
+      live.tools.delete(e.toolUseId);
+      const durationMs = started ? Math.round(ctx.clock.monotonic() - started.startedAt) : null;
+      await ctx.transact(async (tx) => {
+        const item = await sessionStore.itemByRef(tx.db, live.id, e.toolUseId);
+        if (!item) return;
+        const full = truncateText(e.output, ctx.config.transcript.maxItemChars);
+        await sessionStore.updateItem(tx.db, item.id, { ...item.data, status: e.isError ? "error" : "completed", result: full.text, isError: e.isError, durationMs }, now);
+        const short = truncateText(e.output, ctx.config.events.maxPayloadChars);
+        tx.emit(event(ToolCompleted, live.id, { itemId: item.id, toolUseId: e.toolUseId, toolName: String(item.data.toolName), isError: e.isError, output: short.text, truncated: short.truncated, durationMs }));
+      });
+      return;
+    }
+    case "api_retry":
+      await ctx.transact(async (tx) =>
+        tx.emit(event(TurnRetried, live.id, { turnId: turn?.id ?? null, attempt: e.attempt, maxRetries: e.maxRetries, status: e.status, error: e.error })),
+      );
+      return;
+    case "api_error":
+      if (e.error === "authentication_failed") {
+        await fail(ctx, live, SessionFailureCodes.authRequired, `${AUTH_HINT} (Claude Code said: ${e.text})`);
+        return;
+      }
+      if (turn) turn.apiError = { code: "MODEL_API_ERROR", message: `${e.error}: ${e.text}` };
+      return;
+    case "turn_result":
+      await endTurn(ctx, live, e);
+      return;
+    case "exited":
+      if (!live.closing) {
+        await fail(ctx, live, SessionFailureCodes.processExited, `Claude Code exited unexpectedly${e.error ? `: ${e.error}` : ""}`);
+      }
+      return;
+  }
+}
+
+async function endTurn(ctx: SessionContext, live: LiveSession, e: Extract<RuntimeEvent, { type: "turn_result" }>) {
+  const turn = live.turn;
+  live.turn = null;
+  if (!turn) return;
+  const nowMono = ctx.clock.monotonic();
+  const at = ctx.clock.now().toISOString();
+  const usage = { ...e.usage, costUsd: e.costUsd };
+  const failed = !e.ok || turn.apiError !== null;
+  const error = !failed
+    ? null
+    : turn.interrupted
+      ? { code: "INTERRUPTED", message: "The turn was interrupted." }
+      : (turn.apiError ?? { code: e.subtype.toUpperCase(), message: e.errors.join("; ") || e.text || e.subtype });
+  await ctx.transact(async (tx) => {
+    await sessionStore.endTurn(tx.db, turn.id, {
+      status: turn.interrupted ? "interrupted" : failed ? "failed" : "completed",
+      endedAt: at,
+      ttftMs: turn.firstTokenAt === null ? null : turn.firstTokenAt - turn.startedAt,
+      durationMs: nowMono - turn.startedAt,
+      apiDurationMs: e.durationApiMs,
+      usage,
+      modelUsage: e.modelUsage,
+      error,
+    });
+    await sessionStore.addUsage(tx.db, live.id, usage);
+    tx.emit(event(UsageRecorded, live.id, { turnId: turn.id, ...usage }));
+    if (error) {
+      const itemId = newId("tri");
+      await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "error", createdAt: at, updatedAt: at, data: { turnId: turn.id, ...error } });
+      tx.emit(event(TurnFailed, live.id, { turnId: turn.id, code: error.code, message: error.message, status: e.apiErrorStatus }));
+    }
+    if (live.queue.length === 0) await transition(tx, ctx, live.id, "idle", { reason: error ? `turn ended: ${error.code}` : "turn completed" });
+  });
+  await runNext(ctx, live);
+}

@@ -1,0 +1,72 @@
+// Session, message, tool and usage events: declared once, published by the session service.
+import { z } from "zod";
+import { defineEvent } from "../core/events";
+import { SessionErrorSchema } from "./schema";
+import { SessionStatusSchema } from "./status";
+
+export const SessionCreated = defineEvent(
+  "session.created",
+  z.object({ name: z.string().nullable(), workDir: z.string(), claudeSessionId: z.string(), resumed: z.boolean() }),
+);
+
+export const SessionStatusChanged = defineEvent(
+  "session.status_changed",
+  z.object({ from: SessionStatusSchema, to: SessionStatusSchema, reason: z.string().optional() }),
+);
+
+export const SessionEnded = defineEvent(
+  "session.ended",
+  z.object({ status: SessionStatusSchema, reason: z.string(), error: SessionErrorSchema.nullable() }),
+);
+
+export const MessageSubmitted = defineEvent(
+  "message.submitted",
+  z.object({ itemId: z.string(), text: z.string(), queued: z.boolean() }),
+);
+
+export const MessageDelta = defineEvent("message.delta", z.object({ turnId: z.string(), text: z.string() }));
+
+export const MessageCompleted = defineEvent(
+  "message.completed",
+  z.object({ turnId: z.string(), itemId: z.string().nullable(), text: z.string() }),
+);
+
+export const ToolCalled = defineEvent(
+  "tool.called",
+  z.object({ turnId: z.string().nullable(), itemId: z.string(), toolUseId: z.string(), toolName: z.string(), input: z.unknown() }),
+);
+
+export const ToolCompleted = defineEvent(
+  "tool.completed",
+  z.object({
+    itemId: z.string(),
+    toolUseId: z.string(),
+    toolName: z.string(),
+    isError: z.boolean(),
+    output: z.string(),
+    truncated: z.boolean(),
+    durationMs: z.number().nullable(),
+  }),
+);
+
+export const UsageRecorded = defineEvent(
+  "usage.recorded",
+  z.object({
+    turnId: z.string(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number(),
+    cacheWriteTokens: z.number(),
+    costUsd: z.number(),
+  }),
+);
+
+export const TurnFailed = defineEvent(
+  "turn.failed",
+  z.object({ turnId: z.string(), code: z.string(), message: z.string(), status: z.number().nullable() }),
+);
+
+export const TurnRetried = defineEvent(
+  "turn.retried",
+  z.object({ turnId: z.string().nullable(), attempt: z.number(), maxRetries: z.number(), status: z.number().nullable(), error: z.string() }),
+);

@@ -1,0 +1,8 @@
+// The session domain's public surface.
+export { type LiveSession, newLive, type SessionContext } from "./context";
+export { SessionErrors, SessionFailureCodes } from "./errors";
+export * from "./events";
+export { sessionLatency, sessionMetrics, SessionLatencySchema, SessionMetricsSchema, transcriptPage } from "./queries";
+export * from "./schema";
+export { SessionService } from "./service";
+export * from "./status";

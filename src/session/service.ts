@@ -1,0 +1,293 @@
+// The session service: every session operation any transport (REST, MCP, CLI) may call.
+import { randomUUID } from "node:crypto";
+import { realpath, stat } from "node:fs/promises";
+import { approvalStore } from "../approval";
+import { ApprovalResolved } from "../approval/events";
+import type { DecisionInput } from "../approval/schema";
+import { event } from "../core/events";
+import { newId } from "../core/ids";
+import { truncateText } from "../core/truncate";
+import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
+import { fail, runNext, startRuntime } from "./driver";
+import { SessionErrors } from "./errors";
+import { MessageSubmitted, SessionCreated } from "./events";
+import type { CreateSessionInput, ListSessionsQuery, Session } from "./schema";
+import { type SessionRecord, sessionStore } from "./store";
+import { isLive, LIVE_STATUSES } from "./status";
+
+export class SessionService {
+  constructor(private readonly ctx: SessionContext) {}
+
+  async view(s: SessionRecord): Promise<Session> {
+    const pending = isLive(s.status) ? await approvalStore.pending(this.ctx.db, s.id) : [];
+    return {
+      id: s.id as Session["id"],
+      name: s.name,
+      status: s.status,
+      workDir: s.workDir,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+      lastActivityAt: s.lastActivityAt,
+      parentId: s.parentId,
+      claudeSessionId: s.claudeSessionId,
+      model: s.model,
+      permissionMode: s.permissionMode,
+      totals: s.totals,
+      pendingApprovals: pending.map((a) => ({ id: a.id, toolUseId: a.toolUseId, toolName: a.toolName, input: a.input, requestedAt: a.requestedAt })),
+      queuedMessages: this.ctx.lives.get(s.id)?.queue.length ?? 0,
+      error: s.error,
+    };
+  }
+
+  async resolve(idOrName: string): Promise<SessionRecord> {
+    const s = idOrName.startsWith("ses_")
+      ? await sessionStore.get(this.ctx.db, idOrName)
+      : await sessionStore.getByName(this.ctx.db, idOrName);
+    if (!s) throw SessionErrors.notFound({ details: { id: idOrName } });
+    return s;
+  }
+
+  async get(idOrName: string): Promise<Session> {
+    return this.view(await this.resolve(idOrName));
+  }
+
+  async list(q: ListSessionsQuery): Promise<{ items: Session[]; nextCursor: string | null }> {
+    const rows = await sessionStore.list(this.ctx.db, {
+      status: q.status,
+      workDir: q.workDir,
+      name: q.name,
+      beforeId: q.cursor,
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    return {
+      items: await Promise.all(page.map((s) => this.view(s))),
+      nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
+  }
+
+  async create(input: CreateSessionInput): Promise<{ session: Session; reused: boolean }> {
+    const workDir = await this.checkWorkDir(input.workDir);
+    const check = await this.ctx.runtime.check();
+    if (!check.ok) throw SessionErrors.runtimeUnavailable({ details: { path: check.path, reason: check.error } });
+
+    if (input.reuse !== false && !input.resume) {
+      const reused = await this.findReusable(workDir, input.name);
+      if (reused) {
+        if (input.prompt) await this.sendMessage(reused.id, input.prompt);
+        return { session: await this.get(reused.id), reused: true };
+      }
+    }
+    if (input.name) {
+      const taken = await sessionStore.list(this.ctx.db, { name: input.name, status: LIVE_STATUSES, limit: 1 });
+      if (taken.length > 0) throw SessionErrors.nameTaken({ details: { name: input.name, sessionId: taken[0]?.id } });
+    }
+    if (input.parentId && !(await sessionStore.get(this.ctx.db, input.parentId))) {
+      throw SessionErrors.notFound({ message: `parentId ${input.parentId} is not a session.`, details: { parentId: input.parentId } });
+    }
+
+    const now = this.ctx.clock.now().toISOString();
+    const record: SessionRecord = {
+      id: newId("ses"),
+      name: input.name ?? null,
+      status: "starting",
+      workDir,
+      parentId: input.parentId ?? null,
+      claudeSessionId: input.resume ?? randomUUID(),
+      conversationStarted: input.resume !== undefined,
+      model: input.model ?? this.ctx.config.sessions.defaultModel ?? null,
+      permissionMode: input.permissionMode ?? this.ctx.config.sessions.defaultPermissionMode,
+      options: {
+        allowedTools: input.allowedTools,
+        disallowedTools: input.disallowedTools,
+        appendSystemPrompt: input.appendSystemPrompt,
+        env: input.env,
+        maxTurns: input.maxTurns,
+        maxBudgetUsd: input.maxBudgetUsd,
+      },
+      totals: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 },
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      lastActivityAt: now,
+    };
+    const live = newLive(record.id);
+    this.ctx.lives.set(record.id, live);
+    try {
+      await this.ctx.transact(async (tx) => {
+        await sessionStore.insert(tx.db, record);
+        tx.emit(
+          event(SessionCreated, record.id, {
+            name: record.name,
+            workDir,
+            claudeSessionId: record.claudeSessionId,
+            resumed: input.resume !== undefined,
+          }),
+        );
+        if (input.prompt) await this.enqueue(tx, live, input.prompt);
+      });
+    } catch (err) {
+      this.ctx.lives.delete(record.id);
+      if (String(err).includes("UNIQUE constraint failed: sessions.name")) throw SessionErrors.nameTaken({ details: { name: input.name } });
+      throw err;
+    }
+    void startRuntime(this.ctx, live, record, record.conversationStarted);
+    return { session: await this.get(record.id), reused: false };
+  }
+
+  async sendMessage(idOrName: string, text: string): Promise<{ queued: boolean; position: number }> {
+    const live = await this.live(idOrName);
+    if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
+    const queued = live.turn !== null || !live.ready || live.queue.length > 0;
+    await this.ctx.transact((tx) => this.enqueue(tx, live, text, queued));
+    const position = queued ? live.queue.length : 0;
+    await runNext(this.ctx, live);
+    return { queued, position };
+  }
+
+  async interrupt(idOrName: string): Promise<Session> {
+    const live = await this.live(idOrName);
+    if (!live.turn) throw SessionErrors.notWorking();
+    live.turn.interrupted = true;
+    await live.handle?.interrupt();
+    return this.get(live.id);
+  }
+
+  /** Like Esc in Claude Code: stop the turn, refuse pending tool calls, drop queued prompts. */
+  async escape(idOrName: string): Promise<Session & { droppedMessages: number }> {
+    const live = await this.live(idOrName);
+    const dropped = live.queue.splice(0);
+    const settled = await this.ctx.transact((tx) => settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape"));
+    for (const p of settled) p.resolve({ behavior: "deny", message: "The user pressed escape; the tool call was cancelled.", interrupt: true });
+    if (live.turn) {
+      live.turn.interrupted = true;
+      await live.handle?.interrupt();
+    }
+    return { ...(await this.get(live.id)), droppedMessages: dropped.length };
+  }
+
+  async decide(idOrName: string, approve: boolean, input: DecisionInput): Promise<Session> {
+    const live = await this.live(idOrName);
+    const pending = input.approvalId
+      ? live.approvals.get(input.approvalId)
+      : [...live.approvals.values()].sort((a, b) => a.requestedAt - b.requestedAt)[0];
+    if (!pending) {
+      throw input.approvalId
+        ? SessionErrors.approvalNotFound({ details: { approvalId: input.approvalId } })
+        : SessionErrors.noPendingApproval();
+    }
+    live.approvals.delete(pending.approvalId);
+    const message = input.message ?? null;
+    const status = approve ? "approved" : "rejected";
+    const waitMs = this.ctx.clock.monotonic() - pending.requestedAt;
+    await this.ctx.transact(async (tx) => {
+      const at = this.ctx.clock.now().toISOString();
+      await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs);
+      await sessionStore.addItem(tx.db, live.id, {
+        id: newId("tri"),
+        kind: "approval",
+        createdAt: at,
+        updatedAt: at,
+        data: { approvalId: pending.approvalId, toolUseId: pending.toolUseId, toolName: pending.toolName, decision: status, message, waitMs },
+      });
+      tx.emit(event(ApprovalResolved, live.id, { approvalId: pending.approvalId, toolUseId: pending.toolUseId, toolName: pending.toolName, status, message, waitMs }));
+      if (live.approvals.size === 0) await transition(tx, this.ctx, live.id, "working", { reason: `tool call ${status}` });
+    });
+    pending.resolve(
+      approve
+        ? { behavior: "allow" }
+        : { behavior: "deny", message: message ?? `The user rejected this ${pending.toolName} call.` },
+    );
+    return this.get(live.id);
+  }
+
+  /** Ends the Claude Code process; the record and its history stay. */
+  async kill(idOrName: string, reason = "killed"): Promise<Session> {
+    const s = await this.resolve(idOrName);
+    const live = this.ctx.lives.get(s.id);
+    if (!isLive(s.status)) return this.view(s);
+    if (live) {
+      live.closing = true;
+      live.queue.length = 0;
+    }
+    await this.ctx.transact(async (tx) => {
+      if (live) {
+        const settled = await settleApprovals(tx, this.ctx, live, "cancelled", "session killed");
+        for (const p of settled) p.resolve({ behavior: "deny", message: "The session was stopped.", interrupt: true });
+      }
+      await sessionStore.abandonTurns(tx.db, s.id, this.ctx.clock.now().toISOString(), reason);
+      await transition(tx, this.ctx, s.id, "stopped", { reason });
+    });
+    this.ctx.lives.delete(s.id);
+    await live?.handle?.close();
+    return this.get(s.id);
+  }
+
+  /** Restart survival: resume every session a previous server left live, or mark it failed. */
+  async recover(): Promise<number> {
+    const rows = await sessionStore.list(this.ctx.db, { status: LIVE_STATUSES });
+    const reason = "the server restarted before a decision; the tool call did not run";
+    for (const s of rows) {
+      const live = newLive(s.id);
+      this.ctx.lives.set(s.id, live);
+      await this.ctx.transact(async (tx) => {
+        const at = this.ctx.clock.now().toISOString();
+        for (const a of await approvalStore.pending(tx.db, s.id)) {
+          await approvalStore.resolve(tx.db, a.id, "expired", reason, at, Date.parse(at) - Date.parse(a.requestedAt));
+          tx.emit(event(ApprovalResolved, s.id, { approvalId: a.id, toolUseId: a.toolUseId, toolName: a.toolName, status: "expired", message: reason, waitMs: 0 }));
+        }
+        await sessionStore.abandonTurns(tx.db, s.id, at, "the server restarted during this turn");
+        await transition(tx, this.ctx, s.id, "starting", { reason: "server restarted" });
+      });
+      void startRuntime(this.ctx, live, s, s.conversationStarted);
+    }
+    return rows.length;
+  }
+
+  /** Stops every Claude Code process but leaves sessions live in the store, so a restart resumes them. */
+  async shutdown(): Promise<void> {
+    const lives = [...this.ctx.lives.values()];
+    for (const l of lives) l.closing = true;
+    const grace = new Promise((r) => setTimeout(r, this.ctx.config.runtime.shutdownGraceMs).unref());
+    await Promise.race([Promise.allSettled(lives.map((l) => l.handle?.close())), grace]);
+    this.ctx.lives.clear();
+  }
+
+  async failLive(id: string, code: string, message: string): Promise<void> {
+    const live = this.ctx.lives.get(id);
+    if (live) await fail(this.ctx, live, code, message);
+  }
+
+  private async live(idOrName: string): Promise<LiveSession> {
+    const s = await this.resolve(idOrName);
+    const live = this.ctx.lives.get(s.id);
+    if (!isLive(s.status) || !live || live.closing) {
+      throw SessionErrors.notLive({ details: { id: s.id, status: s.status } });
+    }
+    return live;
+  }
+
+  private async enqueue(tx: Parameters<Parameters<SessionContext["transact"]>[0]>[0], live: LiveSession, text: string, queued = true) {
+    const itemId = newId("tri");
+    const at = this.ctx.clock.now().toISOString();
+    const stored = truncateText(text, this.ctx.config.transcript.maxItemChars).text;
+    await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "user", createdAt: at, updatedAt: at, data: { text: stored } });
+    tx.emit(event(MessageSubmitted, live.id, { itemId, text: truncateText(text, this.ctx.config.events.maxPayloadChars).text, queued }));
+    live.queue.push({ text, itemId });
+  }
+
+  private async checkWorkDir(dir: string): Promise<string> {
+    try {
+      const resolved = await realpath(dir);
+      if ((await stat(resolved)).isDirectory()) return resolved;
+    } catch {
+      // reported below
+    }
+    throw SessionErrors.workDirNotFound({ message: `workDir ${JSON.stringify(dir)} is not an existing directory on the server.`, details: { workDir: dir } });
+  }
+
+  private async findReusable(workDir: string, name: string | undefined): Promise<SessionRecord | undefined> {
+    const idle = await sessionStore.list(this.ctx.db, { status: "idle", workDir });
+    return idle.find((s) => this.ctx.lives.get(s.id)?.ready && (name === undefined || s.name === name));
+  }
+}

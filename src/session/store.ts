@@ -1,0 +1,370 @@
+// Session persistence (SQLite): session rows, transcript items and turns.
+import type { Db } from "../store/db";
+import type { PermissionMode } from "../runtime/types";
+import type { SessionOptions, TranscriptItem } from "./schema";
+import type { SessionStatus } from "./status";
+
+interface SessionsTable {
+  id: string;
+  name: string | null;
+  status: string;
+  work_dir: string;
+  parent_id: string | null;
+  claude_session_id: string;
+  conversation_started: number;
+  model: string | null;
+  permission_mode: string;
+  options: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+  last_activity_at: string;
+}
+interface TranscriptTable {
+  seq: number | undefined;
+  id: string;
+  session_id: string;
+  kind: string;
+  ref: string | null;
+  data: string;
+  created_at: string;
+  updated_at: string;
+}
+interface TurnsTable {
+  id: string;
+  session_id: string;
+  prompt_item_id: string | null;
+  status: string;
+  started_at: string;
+  ttft_ms: number | null;
+  duration_ms: number | null;
+  api_duration_ms: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number;
+  model_usage: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  ended_at: string | null;
+}
+type Tables = { sessions: SessionsTable; transcript_items: TranscriptTable; turns: TurnsTable };
+
+export interface SessionRecord {
+  id: string;
+  name: string | null;
+  status: SessionStatus;
+  workDir: string;
+  parentId: string | null;
+  claudeSessionId: string;
+  conversationStarted: boolean;
+  model: string | null;
+  permissionMode: PermissionMode;
+  options: SessionOptions;
+  totals: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number };
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  updatedAt: string;
+  lastActivityAt: string;
+}
+
+export interface TurnRecord {
+  id: string;
+  sessionId: string;
+  status: "running" | "completed" | "failed" | "interrupted";
+  startedAt: string;
+  ttftMs: number | null;
+  durationMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+  errorCode: string | null;
+}
+
+const toRecord = (r: SessionsTable): SessionRecord => ({
+  id: r.id,
+  name: r.name,
+  status: r.status as SessionStatus,
+  workDir: r.work_dir,
+  parentId: r.parent_id,
+  claudeSessionId: r.claude_session_id,
+  conversationStarted: r.conversation_started === 1,
+  model: r.model,
+  permissionMode: r.permission_mode as PermissionMode,
+  options: JSON.parse(r.options),
+  totals: {
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cacheReadTokens: r.cache_read_tokens,
+    cacheWriteTokens: r.cache_write_tokens,
+    costUsd: r.cost_usd,
+  },
+  error: r.error_code ? { code: r.error_code, message: r.error_message ?? "" } : null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  lastActivityAt: r.last_activity_at,
+});
+
+const t = (db: Db) => db.withTables<Tables>();
+
+export interface SessionFilter {
+  status?: SessionStatus | readonly SessionStatus[] | undefined;
+  workDir?: string | undefined;
+  name?: string | undefined;
+  beforeId?: string | undefined;
+  limit?: number | undefined;
+}
+
+export const sessionStore = {
+  async insert(db: Db, s: SessionRecord): Promise<void> {
+    await t(db)
+      .insertInto("sessions")
+      .values({
+        id: s.id,
+        name: s.name,
+        status: s.status,
+        work_dir: s.workDir,
+        parent_id: s.parentId,
+        claude_session_id: s.claudeSessionId,
+        conversation_started: s.conversationStarted ? 1 : 0,
+        model: s.model,
+        permission_mode: s.permissionMode,
+        options: JSON.stringify(s.options),
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cost_usd: 0,
+        error_code: null,
+        error_message: null,
+        created_at: s.createdAt,
+        updated_at: s.updatedAt,
+        last_activity_at: s.lastActivityAt,
+      })
+      .execute();
+  },
+
+  async get(db: Db, id: string): Promise<SessionRecord | undefined> {
+    const r = await t(db).selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toRecord(r) : undefined;
+  },
+
+  /** The live session with this name, else the newest ended one. */
+  async getByName(db: Db, name: string): Promise<SessionRecord | undefined> {
+    const r = await t(db)
+      .selectFrom("sessions")
+      .selectAll()
+      .where("name", "=", name)
+      .orderBy((eb) => eb.case().when("status", "in", ["stopped", "failed"]).then(1).else(0).end())
+      .orderBy("id", "desc")
+      .executeTakeFirst();
+    return r ? toRecord(r) : undefined;
+  },
+
+  async list(db: Db, f: SessionFilter): Promise<SessionRecord[]> {
+    let q = t(db).selectFrom("sessions").selectAll().orderBy("id", "desc");
+    if (typeof f.status === "string") q = q.where("status", "=", f.status);
+    else if (f.status) q = q.where("status", "in", [...f.status]);
+    if (f.workDir) q = q.where("work_dir", "=", f.workDir);
+    if (f.name) q = q.where("name", "=", f.name);
+    if (f.beforeId) q = q.where("id", "<", f.beforeId);
+    if (f.limit) q = q.limit(f.limit);
+    return (await q.execute()).map(toRecord);
+  },
+
+  async update(
+    db: Db,
+    id: string,
+    patch: Partial<{
+      status: SessionStatus;
+      model: string | null;
+      permissionMode: PermissionMode;
+      conversationStarted: boolean;
+      error: { code: string; message: string } | null;
+    }>,
+    at: string,
+  ): Promise<void> {
+    await t(db)
+      .updateTable("sessions")
+      .set({
+        updated_at: at,
+        last_activity_at: at,
+        ...(patch.status ? { status: patch.status } : {}),
+        ...(patch.model !== undefined ? { model: patch.model } : {}),
+        ...(patch.permissionMode ? { permission_mode: patch.permissionMode } : {}),
+        ...(patch.conversationStarted !== undefined ? { conversation_started: patch.conversationStarted ? 1 : 0 } : {}),
+        ...(patch.error !== undefined
+          ? { error_code: patch.error?.code ?? null, error_message: patch.error?.message ?? null }
+          : {}),
+      })
+      .where("id", "=", id)
+      .execute();
+  },
+
+  async addUsage(db: Db, id: string, u: SessionRecord["totals"]): Promise<void> {
+    await t(db)
+      .updateTable("sessions")
+      .set((eb) => ({
+        input_tokens: eb("input_tokens", "+", u.inputTokens),
+        output_tokens: eb("output_tokens", "+", u.outputTokens),
+        cache_read_tokens: eb("cache_read_tokens", "+", u.cacheReadTokens),
+        cache_write_tokens: eb("cache_write_tokens", "+", u.cacheWriteTokens),
+        cost_usd: eb("cost_usd", "+", u.costUsd),
+      }))
+      .where("id", "=", id)
+      .execute();
+  },
+
+  // --- transcript ---
+  async addItem(db: Db, sessionId: string, item: TranscriptItem, ref: string | null = null): Promise<void> {
+    await t(db)
+      .insertInto("transcript_items")
+      .values({
+        id: item.id,
+        session_id: sessionId,
+        kind: item.kind,
+        ref,
+        data: JSON.stringify(item.data),
+        created_at: item.createdAt,
+        updated_at: item.updatedAt,
+      })
+      .execute();
+  },
+
+  async itemByRef(db: Db, sessionId: string, ref: string): Promise<TranscriptItem | undefined> {
+    const r = await t(db)
+      .selectFrom("transcript_items")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .where("ref", "=", ref)
+      .executeTakeFirst();
+    return r
+      ? { id: r.id as TranscriptItem["id"], kind: r.kind as TranscriptItem["kind"], createdAt: r.created_at, updatedAt: r.updated_at, data: JSON.parse(r.data) }
+      : undefined;
+  },
+
+  async updateItem(db: Db, id: string, data: Record<string, unknown>, at: string): Promise<void> {
+    await t(db).updateTable("transcript_items").set({ data: JSON.stringify(data), updated_at: at }).where("id", "=", id).execute();
+  },
+
+  async listItems(db: Db, sessionId: string, afterSeq: number, limit: number): Promise<Array<TranscriptItem & { seq: number }>> {
+    const rows = await t(db)
+      .selectFrom("transcript_items")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .where("seq", ">", afterSeq)
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      id: r.id as TranscriptItem["id"],
+      kind: r.kind as TranscriptItem["kind"],
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      data: JSON.parse(r.data),
+    }));
+  },
+
+  // --- turns ---
+  async startTurn(db: Db, turn: { id: string; sessionId: string; promptItemId: string | null; startedAt: string }) {
+    await t(db)
+      .insertInto("turns")
+      .values({
+        id: turn.id,
+        session_id: turn.sessionId,
+        prompt_item_id: turn.promptItemId,
+        status: "running",
+        started_at: turn.startedAt,
+        ttft_ms: null,
+        duration_ms: null,
+        api_duration_ms: null,
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cost_usd: 0,
+        model_usage: null,
+        error_code: null,
+        error_message: null,
+        ended_at: null,
+      })
+      .execute();
+  },
+
+  async endTurn(
+    db: Db,
+    id: string,
+    end: {
+      status: TurnRecord["status"];
+      endedAt: string;
+      ttftMs: number | null;
+      durationMs: number | null;
+      apiDurationMs?: number | null;
+      usage?: SessionRecord["totals"];
+      modelUsage?: unknown;
+      error?: { code: string; message: string } | null;
+    },
+  ) {
+    await t(db)
+      .updateTable("turns")
+      .set({
+        status: end.status,
+        ended_at: end.endedAt,
+        ttft_ms: end.ttftMs,
+        duration_ms: end.durationMs,
+        api_duration_ms: end.apiDurationMs ?? null,
+        ...(end.usage
+          ? {
+              input_tokens: end.usage.inputTokens,
+              output_tokens: end.usage.outputTokens,
+              cache_read_tokens: end.usage.cacheReadTokens,
+              cache_write_tokens: end.usage.cacheWriteTokens,
+              cost_usd: end.usage.costUsd,
+            }
+          : {}),
+        model_usage: end.modelUsage === undefined ? null : JSON.stringify(end.modelUsage),
+        error_code: end.error?.code ?? null,
+        error_message: end.error?.message ?? null,
+      })
+      .where("id", "=", id)
+      .execute();
+  },
+
+  /** Turns left running by a server that stopped without ending them. */
+  async abandonTurns(db: Db, sessionId: string, at: string, reason: string) {
+    await t(db)
+      .updateTable("turns")
+      .set({ status: "interrupted", ended_at: at, error_code: "SERVER_RESTARTED", error_message: reason })
+      .where("session_id", "=", sessionId)
+      .where("status", "=", "running")
+      .execute();
+  },
+
+  async turns(db: Db, sessionId: string): Promise<TurnRecord[]> {
+    const rows = await t(db).selectFrom("turns").selectAll().where("session_id", "=", sessionId).orderBy("started_at").orderBy("id").execute();
+    return rows.map((r) => ({
+      id: r.id,
+      sessionId: r.session_id,
+      status: r.status as TurnRecord["status"],
+      startedAt: r.started_at,
+      ttftMs: r.ttft_ms,
+      durationMs: r.duration_ms,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      cacheReadTokens: r.cache_read_tokens,
+      cacheWriteTokens: r.cache_write_tokens,
+      costUsd: r.cost_usd,
+      errorCode: r.error_code,
+    }));
+  },
+};

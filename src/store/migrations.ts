@@ -1,0 +1,113 @@
+// Schema history. Append new migrations; never edit one that has shipped.
+import { type Kysely, sql } from "kysely";
+import { type Migration, Migrator } from "kysely/migration";
+import type { Db } from "./db";
+
+const migrations: Record<string, Migration> = {
+  "0001_sessions_events": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("sessions")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("name", "text")
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("work_dir", "text", (c) => c.notNull())
+        .addColumn("parent_id", "text")
+        .addColumn("claude_session_id", "text", (c) => c.notNull())
+        .addColumn("conversation_started", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("model", "text")
+        .addColumn("permission_mode", "text", (c) => c.notNull())
+        .addColumn("options", "text", (c) => c.notNull())
+        .addColumn("input_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("output_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cache_read_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cache_write_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cost_usd", "real", (c) => c.notNull().defaultTo(0))
+        .addColumn("error_code", "text")
+        .addColumn("error_message", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("last_activity_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("sessions_status").on("sessions").column("status").execute();
+      await db.schema.createIndex("sessions_work_dir").on("sessions").column("work_dir").execute();
+      await sql`CREATE UNIQUE INDEX sessions_live_name ON sessions(name)
+        WHERE name IS NOT NULL AND status NOT IN ('stopped','failed')`.execute(db);
+
+      await db.schema
+        .createTable("events")
+        .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", "text", (c) => c.notNull().unique())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("session_id", "text")
+        .addColumn("time", "text", (c) => c.notNull())
+        .addColumn("data", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("events_session").on("events").columns(["session_id", "seq"]).execute();
+
+      await db.schema
+        .createTable("transcript_items")
+        .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", "text", (c) => c.notNull().unique())
+        .addColumn("session_id", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("ref", "text")
+        .addColumn("data", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("transcript_session").on("transcript_items").columns(["session_id", "seq"]).execute();
+      await db.schema.createIndex("transcript_ref").on("transcript_items").columns(["session_id", "ref"]).execute();
+
+      await db.schema
+        .createTable("turns")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("session_id", "text", (c) => c.notNull())
+        .addColumn("prompt_item_id", "text")
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("started_at", "text", (c) => c.notNull())
+        .addColumn("ttft_ms", "real")
+        .addColumn("duration_ms", "real")
+        .addColumn("api_duration_ms", "real")
+        .addColumn("input_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("output_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cache_read_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cache_write_tokens", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cost_usd", "real", (c) => c.notNull().defaultTo(0))
+        .addColumn("model_usage", "text")
+        .addColumn("error_code", "text")
+        .addColumn("error_message", "text")
+        .addColumn("ended_at", "text")
+        .execute();
+      await db.schema.createIndex("turns_session").on("turns").columns(["session_id", "started_at"]).execute();
+
+      await db.schema
+        .createTable("approvals")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("session_id", "text", (c) => c.notNull())
+        .addColumn("tool_use_id", "text", (c) => c.notNull())
+        .addColumn("tool_name", "text", (c) => c.notNull())
+        .addColumn("input", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("message", "text")
+        .addColumn("decided_by", "text")
+        .addColumn("requested_at", "text", (c) => c.notNull())
+        .addColumn("resolved_at", "text")
+        .addColumn("wait_ms", "real")
+        .execute();
+      await db.schema.createIndex("approvals_session").on("approvals").columns(["session_id", "status"]).execute();
+    },
+  },
+};
+
+export async function migrate(db: Db): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ""} failed: ${String(error)}`);
+  }
+}

@@ -1,0 +1,125 @@
+// Starts a real Aegis server on port 0 with a temp data dir, its Claude Code processes pointed at
+// the scripted model server, plus small REST and SSE clients for tests.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { type App, createApp } from "../../src/app";
+import { loadConfig } from "../../src/config/load";
+import { createLogger } from "../../src/core/log";
+import { type ClaudeEnv, makeClaudeEnv } from "./claude-env";
+
+export interface TestAegis {
+  app: App;
+  url: string;
+  dataDir: string;
+  claude: ClaudeEnv;
+  api: <T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: T; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export async function startAegis(modelUrl: string, overrides: Record<string, unknown> = {}, claudeExtra: Record<string, string> = {}): Promise<TestAegis> {
+  const dataDir = mkdtempSync(join(tmpdir(), "aegis-data-"));
+  const claude = makeClaudeEnv(modelUrl, claudeExtra);
+  const { config } = loadConfig({
+    env: { AEGIS_HOME: dataDir },
+    overrides: { port: 0, "runtime.env": claude.env, ...overrides },
+  });
+  const logger = createLogger(process.env.AEGIS_TEST_LOG ?? "silent");
+  const app = await createApp({ config, logger });
+  const url = await app.listen();
+  const api: TestAegis["api"] = async (method, path, body, headers = {}) => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON; keep text
+    }
+    return { status: res.status, body: parsed as never, headers: res.headers };
+  };
+  return {
+    app,
+    url,
+    dataDir,
+    claude,
+    api,
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      claude.cleanup();
+    },
+  };
+}
+
+export interface SseEvent {
+  id: string | undefined;
+  event: string | undefined;
+  data: Record<string, unknown>;
+}
+
+/** An SSE subscription that collects events and lets a test wait for one. */
+export class SseClient {
+  readonly events: SseEvent[] = [];
+  private readonly abort = new AbortController();
+  private waiters: Array<{ pred: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }> = [];
+  closed: Promise<void>;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.closed = this.run(url, headers);
+  }
+
+  private async run(url: string, headers: Record<string, string>) {
+    try {
+      const res = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal: this.abort.signal });
+      if (!res.body) return;
+      const parser = createParser({
+        onEvent: (m: EventSourceMessage) => {
+          const e = { id: m.id, event: m.event, data: JSON.parse(m.data) };
+          this.events.push(e);
+          this.waiters = this.waiters.filter((w) => {
+            if (!w.pred(e)) return true;
+            w.resolve(e);
+            return false;
+          });
+        },
+      });
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
+    } catch (err) {
+      if ((err as Error).name !== "AbortError") throw err;
+    }
+  }
+
+  /** Resolves with the first event (already received or future) matching `pred`. */
+  waitFor(pred: (e: SseEvent) => boolean, timeoutMs = 60_000, what = "event"): Promise<SseEvent> {
+    const seen = this.events.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw: ${this.events.map((e) => e.event).join(", ")}`)), timeoutMs);
+      this.waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+    });
+  }
+
+  waitForType(type: string, extra: (data: Record<string, unknown>) => boolean = () => true, timeoutMs?: number) {
+    return this.waitFor((e) => e.event === type && extra((e.data.data ?? e.data) as Record<string, unknown>), timeoutMs, type);
+  }
+
+  /** Waits for the session status to become `to`, counting only changes after `afterIndex`. */
+  waitForStatus(to: string, timeoutMs?: number) {
+    return this.waitForType("session.status_changed", (d) => d.to === to, timeoutMs);
+  }
+
+  of(type: string): SseEvent[] {
+    return this.events.filter((e) => e.event === type);
+  }
+
+  close() {
+    this.abort.abort();
+  }
+}
