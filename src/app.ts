@@ -7,6 +7,7 @@ import { EventBus } from "./core/events";
 import type { Logger } from "./core/log";
 import { EventStore } from "./events/store";
 import { buildHttp } from "./http/server";
+import { SseHub } from "./http/sse";
 import { AgentSdkRuntime } from "./runtime/agent-sdk";
 import type { Runtime } from "./runtime/types";
 import { SessionService } from "./session";
@@ -53,7 +54,7 @@ export async function createApp(deps: AppDeps) {
     db: opened.db,
     events,
     bus,
-    sse: config.sse,
+    sse: { ...config.sse, hub: new SseHub() },
     checkDatabase: async () => {
       await sql`select 1`.execute(opened.db);
     },

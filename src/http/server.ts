@@ -23,10 +23,10 @@ export async function buildHttp(deps: RouteDeps & { logger: Logger; bodyLimit?: 
   const app = Fastify({
     loggerInstance: deps.logger.child({ module: "http" }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit ?? 2 * 1024 * 1024,
-    disableRequestLogging: true,
     return503OnClosing: true,
   });
   registerErrorHandling(app);
+  app.addHook("preClose", async () => deps.sse.hub.closeAll());
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -5,7 +5,26 @@ import type { EventBus, StoredEvent } from "../core/events";
 import type { EventStore } from "../events/store";
 import type { Db } from "../store/db";
 
+/** Open streams, so a closing server can end them instead of waiting on them. */
+export class SseHub {
+  private readonly streams = new Set<() => void>();
+
+  add(close: () => void): () => void {
+    this.streams.add(close);
+    return () => this.streams.delete(close);
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  closeAll(): void {
+    for (const close of [...this.streams]) close();
+  }
+}
+
 export interface SseDeps {
+  hub: SseHub;
   db: Db;
   events: EventStore;
   bus: EventBus;
@@ -45,10 +64,12 @@ export async function streamEvents(deps: SseDeps, req: FastifyRequest, reply: Fa
   const early: StoredEvent[] = [];
   const pending: string[] = [];
   let blocked = false;
+  const untrack = deps.hub.add(() => close());
 
   const close = () => {
     if (closed) return;
     closed = true;
+    untrack();
     unsubscribe();
     clearInterval(heartbeat);
     res.end();
@@ -56,6 +77,7 @@ export async function streamEvents(deps: SseDeps, req: FastifyRequest, reply: Fa
   const overflow = () => {
     req.log.warn({ sessionId: s.sessionId }, "SSE client too slow; disconnecting");
     closed = true;
+    untrack();
     unsubscribe();
     clearInterval(heartbeat);
     res.destroy();

@@ -12,6 +12,33 @@ function stringifyContent(content: unknown): string {
   return content === undefined ? "" : JSON.stringify(content);
 }
 
+interface ModelUsageEntry {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadInputTokens?: number;
+  cacheCreationInputTokens?: number;
+  costUSD?: number;
+}
+
+/**
+ * Usage and cost since the previous result, summed over models. Claude Code states each model
+ * call on exactly one result here, whatever a resume does to the cumulative `modelUsage`.
+ */
+function sinceLastResult(m: Extract<SDKMessage, { type: "result" }>) {
+  const byModel = (m as { model_usage_since_last_result?: Record<string, ModelUsageEntry> }).model_usage_since_last_result;
+  if (!byModel) return undefined;
+  const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  let costUsd = 0;
+  for (const u of Object.values(byModel)) {
+    usage.inputTokens += u.inputTokens ?? 0;
+    usage.outputTokens += u.outputTokens ?? 0;
+    usage.cacheReadTokens += u.cacheReadInputTokens ?? 0;
+    usage.cacheWriteTokens += u.cacheCreationInputTokens ?? 0;
+    costUsd += u.costUSD ?? 0;
+  }
+  return { usage, costUsd, byModel: byModel as Record<string, unknown> };
+}
+
 export function translate(m: SDKMessage): RuntimeEvent[] {
   switch (m.type) {
     case "system":
@@ -65,7 +92,13 @@ export function translate(m: SDKMessage): RuntimeEvent[] {
       return out;
     }
     case "result": {
-      const usage = m.usage;
+      const perTurn = sinceLastResult(m);
+      const usage = perTurn?.usage ?? {
+        inputTokens: m.usage.input_tokens ?? 0,
+        outputTokens: m.usage.output_tokens ?? 0,
+        cacheReadTokens: m.usage.cache_read_input_tokens ?? 0,
+        cacheWriteTokens: m.usage.cache_creation_input_tokens ?? 0,
+      };
       return [
         {
           type: "turn_result",
@@ -73,14 +106,9 @@ export function translate(m: SDKMessage): RuntimeEvent[] {
           subtype: m.subtype,
           text: m.subtype === "success" ? m.result : "",
           errors: m.subtype === "success" ? [] : m.errors,
-          usage: {
-            inputTokens: usage.input_tokens ?? 0,
-            outputTokens: usage.output_tokens ?? 0,
-            cacheReadTokens: usage.cache_read_input_tokens ?? 0,
-            cacheWriteTokens: usage.cache_creation_input_tokens ?? 0,
-          },
-          costUsd: m.total_cost_usd,
-          modelUsage: m.modelUsage as Record<string, unknown>,
+          usage,
+          costUsd: perTurn?.costUsd ?? 0,
+          modelUsage: perTurn?.byModel ?? {},
           durationMs: m.duration_ms,
           durationApiMs: m.duration_api_ms,
           apiErrorStatus: m.subtype === "success" ? (m.api_error_status ?? null) : null,

@@ -60,7 +60,8 @@ export async function startAegis(modelUrl: string, overrides: Record<string, unk
 export interface SseEvent {
   id: string | undefined;
   event: string | undefined;
-  data: Record<string, unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read event payloads freely
+  data: Record<string, any>;
 }
 
 /** An SSE subscription that collects events and lets a test wait for one. */
@@ -110,9 +111,23 @@ export class SseClient {
     return this.waitFor((e) => e.event === type && extra((e.data.data ?? e.data) as Record<string, unknown>), timeoutMs, type);
   }
 
-  /** Waits for the session status to become `to`, counting only changes after `afterIndex`. */
+  /** Waits for the session status to become `to`. */
   waitForStatus(to: string, timeoutMs?: number) {
     return this.waitForType("session.status_changed", (d) => d.to === to, timeoutMs);
+  }
+
+  /** Waits until `n` turns have ended (the session went idle after a turn). */
+  waitTurnsEnded(n: number, timeoutMs = 60_000) {
+    return this.waitFor(
+      (e) => e.event === "session.status_changed" && e.data.data.to === "idle" && String(e.data.data.reason).startsWith("turn ") && this.turnEnds(e) >= n,
+      timeoutMs,
+      `${n} turn(s) to end`,
+    );
+  }
+
+  private turnEnds(upTo: SseEvent): number {
+    const i = this.events.indexOf(upTo);
+    return this.events.slice(0, i + 1).filter((e) => e.event === "session.status_changed" && e.data.data.to === "idle" && String(e.data.data.reason).startsWith("turn ")).length;
   }
 
   of(type: string): SseEvent[] {

@@ -34,10 +34,10 @@ const PASS_THROUGH = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "SHELL", "USER",
  * Environment for Claude Code talking to `modelUrl`: throwaway HOME and
  * CLAUDE_CONFIG_DIR, a fake API key, no nonessential traffic, IS_SANDBOX=1
  * (so bypassPermissions works as root) and CLAUDE_CODE_MAX_RETRIES=0 (so a
- * scripted 429/529/5xx surfaces at once instead of after minutes of backoff;
- * override with `extra`).
+ * scripted 429/529/5xx surfaces at once instead of after minutes of backoff).
+ * `extra` overrides; an `undefined` value removes a variable.
  */
-export function makeClaudeEnv(modelUrl: string, extra: Record<string, string> = {}): ClaudeEnv {
+export function makeClaudeEnv(modelUrl: string, extra: Record<string, string | undefined> = {}): ClaudeEnv {
   const home = mkdtempSync(join(tmpdir(), "aegis-claude-home-"));
   const configDir = join(home, ".claude");
   mkdirSync(configDir, { recursive: true });
@@ -55,8 +55,11 @@ export function makeClaudeEnv(modelUrl: string, extra: Record<string, string> = 
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     IS_SANDBOX: "1",
     CLAUDE_CODE_MAX_RETRIES: "0",
-    ...extra,
   });
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   return {
     env,
     home,

@@ -1,34 +1,14 @@
 // A scripted fake of the Anthropic Messages API, as Claude Code uses it.
 // Tests run the real Claude Code binary with ANTHROPIC_BASE_URL = server.url.
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { classify, firstUserText, isObj, type RecordedRequest, type SideKind, sideStep } from "./model-requests";
 import { isDropStep, isErrorStep, type ReplyStep, type StaticStep, sleep, writeError, writeReply } from "./model-sse";
 
+export { classify, firstUserText, lastToolResult, lastUserText, messagesOf, systemText, toolNames, toolResultText } from "./model-requests";
+export type { RecordedRequest, RequestKind, SideKind, ToolResultBlock } from "./model-requests";
 export type { DropStep, ErrorSpec, ErrorStep, ReplyStep, StaticStep, ToolUseSpec, Usage } from "./model-sse";
 export { errorBody } from "./model-sse";
-
-export type RequestKind = "turn" | "title" | "classifier" | "count_tokens" | "hello" | "other";
-
-export interface RecordedRequest {
-  seq: number;
-  at: number;
-  method: string;
-  /** Path without the query string (e.g. `/v1/messages`). */
-  path: string;
-  /** Path with the query string (Claude Code sends `/v1/messages?beta=true`). */
-  url: string;
-  headers: IncomingHttpHeaders;
-  /** Parsed JSON body; null when absent or not a JSON object. */
-  body: Record<string, unknown> | null;
-  rawBody: string;
-  kind: RequestKind;
-  /** Why the request got its kind. */
-  reason: string;
-  /** First user text (system reminders stripped), for /v1/messages requests. */
-  conversation: string | null;
-  /** How it was answered. */
-  answer?: { source: "script" | "default" | "side" | "fixed"; status: number | "dropped"; script?: number; step?: number };
-}
 
 export type Step = StaticStep | ((req: RecordedRequest) => StaticStep);
 export type Matcher = string | RegExp | ((firstUserText: string, req: RecordedRequest) => boolean);
@@ -58,148 +38,16 @@ export interface ModelServer {
   requests: RecordedRequest[];
   turnRequests(match?: Matcher): RecordedRequest[];
   script(match: Matcher, steps: Step[]): ScriptHandle;
-  /** Verdict of the auto-mode security classifier (default "allow"). */
+  /**
+   * Auto-mode verdict (default "allow"): sent as `safeguard_results` on replies with
+   * tool calls when the request asks for the server-side check (`safeguards`), and
+   * answered to local classifier requests. A step's `safeguard` overrides it.
+   */
   classifier: "allow" | "block";
-  /** Override the answer to a side request kind (title, classifier, other). */
-  sideReply(kind: "title" | "classifier" | "other", step: Step | undefined): void;
+  /** Override the answer to a side request kind (compact, title, classifier, other); undefined restores the built-in one. */
+  sideReply(kind: SideKind, step: Step | undefined): void;
   reset(): void;
   close(): Promise<void>;
-}
-
-// ---------- request helpers ----------
-
-type Block = Record<string, unknown>;
-interface Message {
-  role: string;
-  content: string | Block[];
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-export function messagesOf(req: RecordedRequest): Message[] {
-  const m = req.body?.messages;
-  if (!Array.isArray(m)) return [];
-  return m.filter((x): x is Message => isObj(x) && typeof x.role === "string" && (typeof x.content === "string" || Array.isArray(x.content)));
-}
-
-function blocksOf(m: Message): Block[] {
-  return typeof m.content === "string" ? [{ type: "text", text: m.content }] : m.content.filter(isObj);
-}
-
-const stripReminders = (s: string) => s.replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, "").trim();
-
-/** Text of the first user message, system reminders stripped. */
-export function firstUserText(req: RecordedRequest): string {
-  const first = messagesOf(req).find((m) => m.role === "user");
-  if (!first) return "";
-  return blocksOf(first)
-    .map((b) => (b.type === "text" && typeof b.text === "string" ? stripReminders(b.text) : ""))
-    .filter((t) => t !== "")
-    .join("\n");
-}
-
-/** System prompt as one string. */
-export function systemText(req: RecordedRequest): string {
-  const s = req.body?.system;
-  if (typeof s === "string") return s;
-  if (!Array.isArray(s)) return "";
-  return s.map((b) => (isObj(b) && typeof b.text === "string" ? b.text : "")).join("\n");
-}
-
-export function toolNames(req: RecordedRequest): string[] {
-  const t = req.body?.tools;
-  return Array.isArray(t) ? t.map((x) => (isObj(x) && typeof x.name === "string" ? x.name : "?")) : [];
-}
-
-export interface ToolResultBlock {
-  type: "tool_result";
-  tool_use_id: string;
-  content?: string | Block[];
-  is_error?: boolean;
-}
-
-/** tool_result blocks of the last user message of a request. */
-export function lastToolResult(req: RecordedRequest): ToolResultBlock[] {
-  const users = messagesOf(req).filter((m) => m.role === "user");
-  const last = users[users.length - 1];
-  if (!last) return [];
-  return blocksOf(last).filter((b): b is Block & ToolResultBlock => b.type === "tool_result" && typeof b.tool_use_id === "string");
-}
-
-/** Flattened text of a tool_result block. */
-export function toolResultText(b: ToolResultBlock): string {
-  if (typeof b.content === "string") return b.content;
-  return (b.content ?? []).map((c) => (typeof c.text === "string" ? c.text : "")).join("\n");
-}
-
-// ---------- classification ----------
-
-export function classify(method: string, path: string, body: Record<string, unknown> | null): { kind: RequestKind; reason: string } {
-  if (path === "/api/hello") return { kind: "hello", reason: "hello" };
-  if (path === "/v1/messages/count_tokens") return { kind: "count_tokens", reason: "count_tokens path" };
-  if (method !== "POST" || path !== "/v1/messages" || !body) return { kind: "other", reason: "not POST /v1/messages" };
-  const req = { body } as RecordedRequest;
-  const tools = toolNames(req);
-  const format = isObj(body.output_config) && isObj(body.output_config.format) ? body.output_config.format : undefined;
-  if (format?.type === "json_schema" && tools.length === 0) {
-    const props = isObj(format.schema) && isObj(format.schema.properties) ? format.schema.properties : {};
-    return "title" in props ? { kind: "title", reason: "json_schema output with a title property" } : { kind: "other", reason: "json_schema output, no tools" };
-  }
-  const sys = systemText(req);
-  if (sys.includes("You are a security monitor")) return { kind: "classifier", reason: "security monitor system prompt" };
-  if (tools.length > 0) return { kind: "turn", reason: `tools offered (${tools.length})` };
-  const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 0;
-  const model = typeof body.model === "string" ? body.model : "";
-  if (maxTokens > 0 && maxTokens < 4096) return { kind: "other", reason: `no tools, small max_tokens ${maxTokens}` };
-  if (/haiku/i.test(model)) return { kind: "other", reason: "no tools, haiku model" };
-  if (isObj(body.thinking) || isObj(body.context_management)) return { kind: "turn", reason: "no tools, but main-loop shape (thinking/context_management)" };
-  return { kind: "other", reason: "no tools" };
-}
-
-// ---------- side replies ----------
-
-function instanceOf(schema: unknown, key: string, title: string): unknown {
-  if (!isObj(schema)) return null;
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
-  if ("const" in schema) return schema.const;
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
-  switch (type) {
-    case "object": {
-      const props = isObj(schema.properties) ? schema.properties : {};
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(props)) out[k] = instanceOf(v, k, title);
-      return out;
-    }
-    case "array":
-      return [];
-    case "string":
-      return key === "title" ? title : "test";
-    case "number":
-    case "integer":
-      return 0;
-    case "boolean":
-      return false;
-    default:
-      return null;
-  }
-}
-
-function sideStep(kind: RequestKind, req: RecordedRequest, title: string, verdict: "allow" | "block", fallback: ReplyStep): StaticStep {
-  const body = req.body ?? {};
-  if (kind === "classifier") {
-    const stops = Array.isArray(body.stop_sequences) ? body.stop_sequences : [];
-    const severity = stops.includes("</severity>") || systemText(req).includes("<severity>");
-    const usage = { input_tokens: 10, output_tokens: 5 };
-    if (severity) {
-      const text = verdict === "allow" ? "<severity>0" : "<severity>10";
-      return stops.length > 0 ? { text, stopReason: "stop_sequence", stopSequence: "</severity>", usage } : { text: `${text}</severity>`, usage };
-    }
-    if (verdict === "allow") return stops.length > 0 ? { text: "<block>no", stopReason: "stop_sequence", stopSequence: "</block>", usage } : { text: "<block>no</block>", usage };
-    return { text: "<block>yes</block><reason>Blocked by the test classifier</reason>", usage };
-  }
-  const format = isObj(body.output_config) && isObj(body.output_config.format) ? body.output_config.format : undefined;
-  if (format?.type === "json_schema") return { text: JSON.stringify(instanceOf(format.schema, "", title)), usage: { input_tokens: 10, output_tokens: 5 } };
-  return fallback;
 }
 
 // ---------- server ----------
@@ -217,7 +65,10 @@ const stepTimes = (s: Step): number => (typeof s === "function" ? 1 : s.repeat ?
 
 function matches(m: Matcher, text: string, req: RecordedRequest): boolean {
   if (typeof m === "string") return text.includes(m);
-  if (m instanceof RegExp) return m.test(text);
+  if (m instanceof RegExp) {
+    m.lastIndex = 0;
+    return m.test(text);
+  }
   return m(text, req);
 }
 
@@ -234,6 +85,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
     for (const s of scripts) {
       if (s.cursor >= s.steps.length || !safeMatch(s.match, text, req)) continue;
       const raw = s.steps[s.cursor];
+      if (raw === undefined) continue;
       const stepIndex = s.cursor;
       s.usedOfCursor++;
       if (s.usedOfCursor >= stepTimes(raw)) {
@@ -306,6 +158,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
     const chunks: Buffer[] = [];
     inc.on("data", (c: Buffer) => chunks.push(c));
     inc.on("error", () => res.destroy());
+    res.on("error", () => {});
     inc.on("end", () => {
       const rawBody = Buffer.concat(chunks).toString("utf8");
       let body: Record<string, unknown> | null = null;
@@ -316,7 +169,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
         body = null;
       }
       const url = inc.url ?? "/";
-      const path = url.split("?")[0];
+      const path = url.split("?")[0] ?? "/";
       const method = inc.method ?? "GET";
       const { kind, reason } = classify(method, path, body);
       const req: RecordedRequest = { seq: ++seq, at: Date.now(), method, path, url, headers: inc.headers, body, rawBody, kind, reason, conversation: null };
@@ -324,6 +177,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       server.requests.push(req);
       answer(req, res)
         .catch((e: unknown) => {
+          req.error = e instanceof Error ? (e.stack ?? e.message) : String(e);
           log(`#${req.seq} handler failed: ${String(e)}`);
           if (!res.headersSent) {
             res.writeHead(500, { "content-type": "application/json" });

@@ -8,6 +8,10 @@ export interface Usage {
   output_tokens?: number;
   cache_read_input_tokens?: number;
   cache_creation_input_tokens?: number;
+  /** Sent as usage.output_tokens_details.thinking_tokens (part of output_tokens). */
+  thinking_tokens?: number;
+  /** Sent as usage.cache_creation (lifetime breakdown of cache_creation_input_tokens). */
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 export interface ToolUseSpec {
@@ -97,7 +101,8 @@ const ERROR_TYPES: Record<number, [string, string]> = {
 };
 
 export function errorBody(spec: ErrorSpec): { type: "error"; error: { type: string; message: string }; request_id: string } {
-  const [defType, defMsg] = ERROR_TYPES[spec.status] ?? (spec.status >= 500 ? ERROR_TYPES[500] : ERROR_TYPES[400]);
+  const fallback: [string, string] = spec.status >= 500 ? ["api_error", "Internal server error"] : ["invalid_request_error", "Invalid request"];
+  const [defType, defMsg] = ERROR_TYPES[spec.status] ?? fallback;
   return { type: "error", error: { type: spec.type ?? defType, message: spec.message ?? defMsg }, request_id: newId("req_") };
 }
 
@@ -130,6 +135,8 @@ interface FullUsage {
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  output_tokens_details?: { thinking_tokens: number };
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 function fullUsage(step: ReplyStep, blocks: ContentBlock[]): FullUsage {
@@ -140,6 +147,8 @@ function fullUsage(step: ReplyStep, blocks: ContentBlock[]): FullUsage {
     output_tokens: step.usage?.output_tokens ?? Math.max(1, Math.ceil(chars / 4)),
     cache_read_input_tokens: step.usage?.cache_read_input_tokens ?? 0,
     cache_creation_input_tokens: step.usage?.cache_creation_input_tokens ?? 0,
+    ...(step.usage?.thinking_tokens !== undefined && { output_tokens_details: { thinking_tokens: step.usage.thinking_tokens } }),
+    ...(step.usage?.cache_creation !== undefined && { cache_creation: step.usage.cache_creation }),
   };
 }
 
@@ -195,7 +204,7 @@ export function render(step: ReplyStep, opts: RenderOptions): Rendered {
   const events: Array<[string, unknown]> = [];
   const ev = (type: string, data: Record<string, unknown>) => events.push([type, { type, ...data }]);
   ev("message_start", {
-    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: usage.input_tokens, cache_creation_input_tokens: usage.cache_creation_input_tokens, cache_read_input_tokens: usage.cache_read_input_tokens, output_tokens: 1, service_tier: "standard" } },
+    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1, output_tokens_details: undefined, service_tier: "standard" } },
   });
   ev("ping", {});
   content.forEach((b, index) => {
@@ -261,8 +270,7 @@ export async function writeError(res: ServerResponse, spec: ErrorSpec, requested
   if (spec.inStream && stream) {
     const { events } = render({ text: "" }, { model: requestedModel });
     res.writeHead(200, { ...baseHeaders(spec.headers, "text/event-stream; charset=utf-8"), "cache-control": "no-cache" });
-    const [name, data] = events[0];
-    res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    for (const [name, data] of events.slice(0, 1)) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
     res.end(`event: error\ndata: ${JSON.stringify({ type: "error", error: body.error })}\n\n`);
     return;
   }

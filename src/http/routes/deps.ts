@@ -4,6 +4,7 @@ import type { EventStore } from "../../events/store";
 import type { Runtime } from "../../runtime/types";
 import type { SessionService } from "../../session";
 import type { Db } from "../../store/db";
+import type { SseHub } from "../sse";
 
 export interface RouteDeps {
   sessions: SessionService;
@@ -11,6 +12,6 @@ export interface RouteDeps {
   db: Db;
   events: EventStore;
   bus: EventBus;
-  sse: { heartbeatMs: number; queueLimit: number };
+  sse: { heartbeatMs: number; queueLimit: number; hub: SseHub };
   checkDatabase: () => Promise<void>;
 }

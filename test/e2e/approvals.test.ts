@@ -1,0 +1,135 @@
+// Tool calls that need a decision: approve, reject, escape and interrupt, with the real Claude Code.
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SseClient, startAegis, type TestAegis } from "../support/aegis";
+import { lastToolResult, type ModelServer, startModelServer, toolResultText } from "../support/model-server";
+
+type Json = Record<string, any>;
+let model: ModelServer;
+let aegis: TestAegis;
+
+beforeAll(async () => {
+  model = await startModelServer();
+  aegis = await startAegis(model.url);
+});
+afterAll(async () => {
+  await aegis?.close();
+  await model?.close();
+});
+
+function writeScript(marker: string, file: string, content: string) {
+  return model.script(marker, [
+    { text: "I will write the file.", toolUse: { name: "Write", input: { file_path: file, content } } },
+    { text: "Finished." },
+  ]);
+}
+
+async function startWithPendingWrite(marker: string) {
+  const dir = mkdtempSync(join(tmpdir(), "aegis-apr-"));
+  const file = join(dir, "out.txt");
+  const script = writeScript(marker, file, `content for ${marker}\n`);
+  const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: `${marker}: write a file`, permissionMode: "default" });
+  expect(created.status).toBe(201);
+  const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+  const requested = await sse.waitForType("approval.requested");
+  await sse.waitForStatus("awaiting_approval");
+  return { id: created.body.id as string, dir, file, sse, requested: requested.data.data as Json, script };
+}
+
+describe("approvals", () => {
+  it("waits for approval, then writes the scripted file", async () => {
+    const { id, file, sse, requested } = await startWithPendingWrite("apr-approve");
+    expect(requested).toMatchObject({ toolName: "Write", input: { file_path: file } });
+    expect(existsSync(file)).toBe(false);
+    const s = await aegis.api<Json>("GET", `/v1/sessions/${id}`);
+    expect(s.body.status).toBe("awaiting_approval");
+    expect(s.body.pendingApprovals).toEqual([expect.objectContaining({ id: requested.approvalId, toolName: "Write" })]);
+
+    const res = await aegis.api<Json>("POST", `/v1/sessions/${id}/approve`, {});
+    expect(res.status).toBe(200);
+    await sse.waitForType("tool.completed");
+    await sse.waitForType("message.completed", (d) => d.text === "Finished.");
+    expect(readFileSync(file, "utf8")).toBe("content for apr-approve\n");
+    expect(sse.of("approval.resolved")[0]?.data.data).toMatchObject({ status: "approved", toolName: "Write" });
+
+    const t = await aegis.api<Json>("GET", `/v1/sessions/${id}/transcript`);
+    const kinds = t.body.items.map((i: Json) => i.kind);
+    expect(kinds).toEqual(["user", "assistant", "tool", "approval", "assistant"]);
+    const tool = t.body.items[2];
+    expect(tool.data).toMatchObject({ toolName: "Write", status: "completed", isError: false, input: { file_path: file } });
+    expect(tool.data.durationMs).toBeGreaterThanOrEqual(0);
+    expect(t.body.items[3].data).toMatchObject({ decision: "approved" });
+    const m = await aegis.api<Json>("GET", `/v1/sessions/${id}/metrics`);
+    expect(m.body.toolCalls).toMatchObject({ total: 1, byTool: { Write: 1 } });
+    expect(m.body.approvals).toMatchObject({ total: 1, approved: 1 });
+    const lat = await aegis.api<Json>("GET", `/v1/sessions/${id}/latency`);
+    expect(lat.body.approvalWait.count).toBe(1);
+    sse.close();
+  });
+
+  it("rejects: no file, and the model is told why", async () => {
+    const { id, file, sse, script } = await startWithPendingWrite("apr-reject");
+    const res = await aegis.api<Json>("POST", `/v1/sessions/${id}/reject`, { message: "Do not touch that file." });
+    expect(res.status).toBe(200);
+    await sse.waitForType("message.completed", (d) => d.text === "Finished.");
+    expect(existsSync(file)).toBe(false);
+    const followUp = script.requests[1];
+    expect(followUp).toBeDefined();
+    const result = lastToolResult(followUp!)[0];
+    expect(result?.is_error).toBe(true);
+    expect(toolResultText(result!)).toContain("Do not touch that file.");
+    expect(sse.of("approval.resolved")[0]?.data.data).toMatchObject({ status: "rejected", message: "Do not touch that file." });
+    sse.close();
+  });
+
+  it("escape cancels the pending approval and drops queued messages; the session stays usable", async () => {
+    const { id, file, sse, script } = await startWithPendingWrite("apr-escape");
+    const queued = await aegis.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "apr-escape: queued, never sent" });
+    expect(queued.body.queued).toBe(true);
+    const res = await aegis.api<Json>("POST", `/v1/sessions/${id}/escape`);
+    expect(res.status).toBe(200);
+    expect(res.body.droppedMessages).toBe(1);
+    await sse.waitForType("approval.resolved", (d) => d.status === "cancelled");
+    await sse.waitFor((e) => e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason !== "ready");
+    expect(existsSync(file)).toBe(false);
+    const s = await aegis.api<Json>("GET", `/v1/sessions/${id}`);
+    expect(s.body).toMatchObject({ status: "idle", pendingApprovals: [], queuedMessages: 0 });
+    expect(model.turnRequests("apr-escape").some((r) => JSON.stringify(r.body).includes("queued, never sent"))).toBe(false);
+    const none = await aegis.api<Json>("POST", `/v1/sessions/${id}/approve`, {});
+    expect(none.status).toBe(409);
+    expect(none.body.error.code).toBe("NO_PENDING_APPROVAL");
+
+    // Follow-ups belong to the conversation the first prompt opened, so its script answers them:
+    // the interrupted turn never asked for step 2, so the next prompt gets it.
+    await aegis.api("POST", `/v1/sessions/${id}/messages`, { text: "apr-escape-after" });
+    await sse.waitForType("message.completed", (d) => d.text === "Finished.");
+    expect(JSON.stringify(script.requests.at(-1)?.body?.messages)).toContain("apr-escape-after");
+    sse.close();
+  });
+
+  it("interrupts a slow stream; the session stays usable", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aegis-int-"));
+    const script = model.script("int-slow", [{ text: "a very slow answer that will not finish in time", delayMs: 400, chunks: 30 }]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "int-slow: talk slowly" });
+    const id = created.body.id;
+    const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
+    await sse.waitForType("message.delta");
+    const res = await aegis.api<Json>("POST", `/v1/sessions/${id}/interrupt`);
+    expect(res.status).toBe(200);
+    const failed = await sse.waitForType("turn.failed");
+    expect(failed.data.data.code).toBe("INTERRUPTED");
+    await sse.waitFor((e) => e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason !== "ready");
+    const notWorking = await aegis.api<Json>("POST", `/v1/sessions/${id}/interrupt`);
+    expect(notWorking.status).toBe(409);
+    expect(notWorking.body.error.code).toBe("SESSION_NOT_WORKING");
+    script.push({ text: "after the interrupt" });
+    await aegis.api("POST", `/v1/sessions/${id}/messages`, { text: "int-after" });
+    await sse.waitForType("message.completed", (d) => d.text === "after the interrupt");
+    await sse.waitTurnsEnded(2);
+    const m = await aegis.api<Json>("GET", `/v1/sessions/${id}/metrics`);
+    expect(m.body.turns).toMatchObject({ total: 2, interrupted: 1, completed: 1 });
+    sse.close();
+  });
+});
