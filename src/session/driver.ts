@@ -127,7 +127,8 @@ async function requestApproval(ctx: SessionContext, live: LiveSession, req: Perm
   // Claude Code aborts the request when the turn is interrupted; the approval is then moot.
   const onAbort = () => {
     const pending = live.approvals.get(approvalId);
-    if (!pending) return;
+    // A closing session (kill, shutdown) settles or keeps its approvals itself.
+    if (!pending || live.closing) return;
     void ctx.transact(async (tx) => {
       live.approvals.delete(approvalId);
       const single = { ...live, approvals: new Map([[approvalId, pending]]) };

@@ -36,6 +36,9 @@ export interface RecordedRequest {
 
 // ---------- request helpers ----------
 
+/** A recorded request, or anything with its parsed body. */
+export type HasBody = Pick<RecordedRequest, "body">;
+
 type Block = Record<string, unknown>;
 interface Message {
   role: string;
@@ -44,7 +47,7 @@ interface Message {
 
 export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-export function messagesOf(req: RecordedRequest | undefined): Message[] {
+export function messagesOf(req: HasBody | undefined): Message[] {
   const m = req?.body?.messages;
   if (!Array.isArray(m)) return [];
   return m.filter((x): x is Message => isObj(x) && typeof x.role === "string" && (typeof x.content === "string" || Array.isArray(x.content)));
@@ -57,7 +60,7 @@ function blocksOf(m: Message): Block[] {
 const stripReminders = (s: string) => s.replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, "").trim();
 
 /** Text of the first user message, system reminders stripped. */
-export function firstUserText(req: RecordedRequest | undefined): string {
+export function firstUserText(req: HasBody | undefined): string {
   const first = messagesOf(req).find((m) => m.role === "user");
   if (!first) return "";
   return blocksOf(first)
@@ -67,7 +70,7 @@ export function firstUserText(req: RecordedRequest | undefined): string {
 }
 
 /** Text blocks of the last user message, joined. */
-export function lastUserText(req: RecordedRequest | undefined): string {
+export function lastUserText(req: HasBody | undefined): string {
   const users = messagesOf(req).filter((m) => m.role === "user");
   const last = users[users.length - 1];
   if (!last) return "";
@@ -78,14 +81,14 @@ export function lastUserText(req: RecordedRequest | undefined): string {
 }
 
 /** System prompt as one string. */
-export function systemText(req: RecordedRequest | undefined): string {
+export function systemText(req: HasBody | undefined): string {
   const s = req?.body?.system;
   if (typeof s === "string") return s;
   if (!Array.isArray(s)) return "";
   return s.map((b) => (isObj(b) && typeof b.text === "string" ? b.text : "")).join("\n");
 }
 
-export function toolNames(req: RecordedRequest | undefined): string[] {
+export function toolNames(req: HasBody | undefined): string[] {
   const t = req?.body?.tools;
   return Array.isArray(t) ? t.map((x) => (isObj(x) && typeof x.name === "string" ? x.name : "?")) : [];
 }
@@ -98,7 +101,7 @@ export interface ToolResultBlock {
 }
 
 /** tool_result blocks of the last user message of a request. */
-export function lastToolResult(req: RecordedRequest | undefined): ToolResultBlock[] {
+export function lastToolResult(req: HasBody | undefined): ToolResultBlock[] {
   const users = messagesOf(req).filter((m) => m.role === "user");
   const last = users[users.length - 1];
   if (!last) return [];
@@ -118,7 +121,7 @@ export function classify(method: string, path: string, body: Record<string, unkn
   if (path === "/api/hello") return { kind: "hello", reason: "hello" };
   if (path === "/v1/messages/count_tokens") return { kind: "count_tokens", reason: "count_tokens path" };
   if (method !== "POST" || path !== "/v1/messages" || !body) return { kind: "other", reason: "not POST /v1/messages" };
-  const req = { body } as RecordedRequest;
+  const req = { body };
   const tools = toolNames(req);
   const format = isObj(body.output_config) && isObj(body.output_config.format) ? body.output_config.format : undefined;
   if (format?.type === "json_schema" && tools.length === 0) {

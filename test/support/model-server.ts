@@ -6,7 +6,7 @@ import { classify, firstUserText, isObj, type RecordedRequest, type SideKind, si
 import { isDropStep, isErrorStep, type ReplyStep, type StaticStep, sleep, writeError, writeReply } from "./model-sse";
 
 export { classify, firstUserText, lastToolResult, lastUserText, messagesOf, systemText, toolNames, toolResultText } from "./model-requests";
-export type { RecordedRequest, RequestKind, SideKind, ToolResultBlock } from "./model-requests";
+export type { HasBody, RecordedRequest, RequestKind, SideKind, ToolResultBlock } from "./model-requests";
 export type { DropStep, ErrorSpec, ErrorStep, ReplyStep, StaticStep, ToolUseSpec, Usage } from "./model-sse";
 export { errorBody } from "./model-sse";
 

@@ -1,0 +1,122 @@
+// Restart survival: sessions live when the server stopped (SIGTERM or kill -9) are resumed.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ClaudeEnv, makeClaudeEnv } from "../support/claude-env";
+import { type ModelServer, startModelServer } from "../support/model-server";
+import { type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
+
+type Json = Record<string, any>;
+let model: ModelServer;
+let claude: ClaudeEnv;
+const cleanup: string[] = [];
+const running: ServerProcess[] = [];
+
+beforeAll(async () => {
+  model = await startModelServer();
+  claude = makeClaudeEnv(model.url);
+});
+afterAll(async () => {
+  for (const p of running) p.child.kill("SIGKILL");
+  await model?.close();
+  claude?.cleanup();
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+});
+
+async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(base + path, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const statusOf = (base: string, id: string, want: string) =>
+  until(`${id} to be ${want}`, async () => {
+    const s = await api(base, "GET", `/v1/sessions/${id}`);
+    return s.body.status === want ? s.body : undefined;
+  });
+
+const claudeProcesses = (dataDir: string) => {
+  try {
+    return execFileSync("pgrep", ["-f", dataDir], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-"));
+  cleanup.push(dataDir);
+  writeConfig(dataDir, { port: 0, logLevel: "warn", runtime: { env: claude.env } });
+  const work = mkdtempSync(join(tmpdir(), "aegis-restart-wd-"));
+  cleanup.push(work);
+  const script = model.script(marker, [
+    { text: `The secret word is ${marker.toUpperCase()}-PINEAPPLE.` },
+    { text: "I will write a file.", toolUse: { name: "Write", input: { file_path: join(work, "x.txt"), content: "x" } } },
+    { text: "after restart" },
+  ]);
+
+  const first = await startServerProcess(dataDir, { AEGIS_RUNTIME__ENV: JSON.stringify({ AEGIS_TEST_TAG: dataDir, ...claude.env }) });
+  running.push(first);
+  const created = await api(first.url, "POST", "/v1/sessions", { workDir: work, name: marker, prompt: `${marker}: remember the word` });
+  expect(created.status).toBe(201);
+  const id = created.body.id;
+  await statusOf(first.url, id, "idle");
+  // leave a tool call waiting for approval when the server goes away
+  await api(first.url, "POST", `/v1/sessions/${id}/messages`, { text: `${marker}: write it down` });
+  const waiting = await statusOf(first.url, id, "awaiting_approval");
+  const approvalId = waiting.pendingApprovals[0].id;
+
+  first.child.kill(signal);
+  const code = await first.exited;
+  if (signal === "SIGTERM") expect(code).toBe(0);
+  await until("claude processes to exit", async () => (claudeProcesses(dataDir).length === 0 ? true : undefined), 15_000);
+
+  const second = await startServerProcess(dataDir);
+  running.push(second);
+  const resumed = await statusOf(second.url, id, "idle");
+  expect(resumed).toMatchObject({ id, name: marker, pendingApprovals: [], error: null });
+  const transcript = await api(second.url, "GET", `/v1/sessions/${id}/transcript`);
+  expect(transcript.body.items.map((i: Json) => i.kind).slice(0, 2)).toEqual(["user", "assistant"]);
+  const metrics = await api(second.url, "GET", `/v1/sessions/${id}/metrics`);
+  expect(metrics.body.approvals).toMatchObject({ total: 1, expired: 1 });
+  expect(metrics.body.turns.interrupted).toBe(1);
+
+  const sent = await api(second.url, "POST", `/v1/sessions/${marker}/messages`, { text: `${marker}: what was the word?` });
+  expect(sent.status).toBe(202);
+  const followUp = await until("the follow-up turn", async () =>
+    model.turnRequests(marker).find((r) => JSON.stringify(r.body?.messages).includes(`${marker}: what was the word?`)),
+  );
+  const seen = JSON.stringify(followUp.body?.messages);
+  expect(seen).toContain(`${marker.toUpperCase()}-PINEAPPLE`);
+  // the model learned that the tool call waiting at the restart did not run
+  expect(seen).toMatch(/"tool_result","content":"[^"]*(closed|interrupt|reject|denied)[^"]*","is_error":true/i);
+  expect(script.requests.length).toBeGreaterThanOrEqual(2);
+  expect(approvalId).toMatch(/^apr_/);
+
+  second.child.kill("SIGTERM");
+  expect(await second.exited).toBe(0);
+}
+
+describe("restart survival", () => {
+  it("after kill -9 of the server, a restarted server resumes the session with its history", async () => {
+    await scenario("SIGKILL", "restart-kill9");
+  });
+
+  it("after SIGTERM, Claude Code stops cleanly and the session resumes on the next start", async () => {
+    await scenario("SIGTERM", "restart-term");
+  });
+});
