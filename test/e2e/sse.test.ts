@@ -1,0 +1,147 @@
+// SSE streams: snapshot first, replay after Last-Event-ID, heartbeats, slow clients dropped,
+// and large payloads truncated in events but kept in the transcript.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TRUNCATION_MARKER } from "../../src/core/truncate";
+import { SseClient, startAegis, type TestAegis } from "../support/aegis";
+import { type ModelServer, startModelServer } from "../support/model-server";
+
+type Json = Record<string, any>;
+let model: ModelServer;
+let aegis: TestAegis;
+
+beforeAll(async () => {
+  model = await startModelServer();
+  aegis = await startAegis(model.url, { "sse.heartbeatMs": 200, "sse.queueLimit": 20, "events.maxPayloadChars": 1000 });
+});
+afterAll(async () => {
+  await aegis?.close();
+  await model?.close();
+});
+
+const freshDir = () => mkdtempSync(join(tmpdir(), "aegis-sse-"));
+
+async function sessionWithTurn(marker: string) {
+  model.script(marker, [{ text: `reply for ${marker}`, chunks: 4 }]);
+  const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), prompt: `${marker}: go` });
+  const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+  await sse.waitTurnsEnded(1);
+  return { id: created.body.id as string, sse };
+}
+
+describe("SSE", () => {
+  it("replays stored events after Last-Event-ID, once each and in order", async () => {
+    const { id, sse } = await sessionWithTurn("sse-replay");
+    const stored = sse.events.filter((e) => e.id);
+    expect(stored.length).toBeGreaterThan(6);
+    const cut = stored[3]!;
+    const again = new SseClient(`${aegis.url}/v1/sessions/${id}/events`, { "last-event-id": cut.id! });
+    await again.waitFor((e) => e.id === stored.at(-1)!.id);
+    expect(again.events[0]?.event).toBe("session.snapshot");
+    expect(again.events[0]?.data).toMatchObject({ id, status: "idle" });
+    expect(again.events.filter((e) => e.id).map((e) => e.id)).toEqual(stored.slice(4).map((e) => e.id));
+    const viaQuery = new SseClient(`${aegis.url}/v1/sessions/${id}/events?after=${cut.id}`);
+    await viaQuery.waitFor((e) => e.id === stored.at(-1)!.id);
+    expect(viaQuery.events.filter((e) => e.id).length).toBe(stored.length - 4);
+    // the all-sessions stream carries this session's events too, under the same ids
+    const all = new SseClient(`${aegis.url}/v1/events?after=${Number(cut.id) - 1}`);
+    await all.waitFor((e) => e.id === stored.at(-1)!.id);
+    expect(all.events[0]?.event).toBe("sessions.snapshot");
+    expect(all.events.filter((e) => e.data.sessionId === id).map((e) => e.id)).toEqual(stored.slice(3).map((e) => e.id));
+    for (const c of [sse, again, viaQuery, all]) c.close();
+  });
+
+  it("sends heartbeats while idle", async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(`${aegis.url}/v1/events?after=999999999`, (res) => {
+        let buf = "";
+        res.on("data", (d) => {
+          buf += d;
+          if (buf.includes(": heartbeat")) {
+            req.destroy();
+            resolve(buf);
+          }
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(text).toContain("event: sessions.snapshot");
+    expect(text).toMatch(/: heartbeat \d+/);
+  });
+
+  it("disconnects a client that stops reading without holding up the others", async () => {
+    const bus = aegis.app.bus;
+    let slowRes: import("node:http").IncomingMessage | undefined;
+    const slowConnected = new Promise<void>((resolve) => {
+      const slow = request(`${aegis.url}/v1/events?after=999999999`, (res) => {
+        res.pause(); // never read while the flood runs
+        slowRes = res;
+        resolve();
+      });
+      slow.on("error", () => {});
+      slow.end();
+    });
+    await slowConnected;
+    const fast = new SseClient(`${aegis.url}/v1/events?after=999999999`);
+    await fast.waitFor((e) => e.event === "sessions.snapshot");
+    const subscribers = bus.size;
+
+    const big = "x".repeat(64 * 1024);
+    let sent = 0;
+    for (; sent < 1000 && bus.size === subscribers; sent++) {
+      bus.publish([{ seq: 1_000_000_000 + sent, id: `evt_test_${sent}`, type: "test.flooded", sessionId: null, time: new Date().toISOString(), data: { i: sent, big } }]);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(bus.size).toBe(subscribers - 1); // the slow subscriber is gone
+    const last = sent - 1;
+    await fast.waitFor((e) => e.event === "test.flooded" && e.data.data.i === last);
+    expect(fast.of("test.flooded")).toHaveLength(sent);
+    // Reading now shows the stream was cut: it ends without most of the flood.
+    let received = "";
+    await new Promise<void>((resolve) => {
+      slowRes!.on("data", (d) => {
+        received += d;
+      });
+      slowRes!.on("close", () => resolve());
+      slowRes!.on("error", () => resolve());
+      slowRes!.resume();
+    });
+    const slowGot = received.split("event: test.flooded").length - 1;
+    expect(slowGot).toBeLessThan(sent);
+    fast.close();
+  });
+
+  it("truncates large tool input and output in events; the transcript keeps them whole", async () => {
+    const dir = freshDir();
+    const bigFile = join(dir, "big.txt");
+    writeFileSync(bigFile, "0123456789".repeat(3000));
+    const content = "abcdefghij".repeat(2000);
+    const script = model.script("sse-big", [
+      { toolUse: { name: "Read", input: { file_path: bigFile } } },
+      { toolUse: { name: "Write", input: { file_path: join(dir, "copy.txt"), content } } },
+      { text: "done" },
+    ]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "sse-big: copy", permissionMode: "acceptEdits" });
+    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    await sse.waitTurnsEnded(1);
+    expect(script.done).toBe(true);
+    const read = sse.of("tool.completed").find((e) => e.data.data.toolName === "Read")!.data.data;
+    expect(read.truncated).toBe(true);
+    expect(read.output.length).toBeLessThanOrEqual(1000);
+    expect(read.output.endsWith(TRUNCATION_MARKER)).toBe(true);
+    const write = sse.of("tool.called").find((e) => e.data.data.toolName === "Write")!.data.data;
+    expect(write.input.content.length).toBeLessThanOrEqual(1000);
+    expect(write.input.content.endsWith(TRUNCATION_MARKER)).toBe(true);
+
+    const t = await aegis.api<Json>("GET", `/v1/sessions/${created.body.id}/transcript`);
+    const tools = t.body.items.filter((i: Json) => i.kind === "tool");
+    expect(tools[0].data.result).toContain("0123456789".repeat(100));
+    expect(tools[0].data.result.length).toBeGreaterThan(30000);
+    expect(tools[1].data.input.content).toBe(content);
+    sse.close();
+  });
+});
