@@ -19,7 +19,13 @@ export const ApprovalSchema = z.object({
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
 
-export const PendingApprovalSchema = ApprovalSchema.pick({ id: true, toolName: true, input: true, requestedAt: true, toolUseId: true });
+export const PendingApprovalSchema = ApprovalSchema.pick({
+  id: true,
+  toolName: true,
+  input: true,
+  requestedAt: true,
+  toolUseId: true,
+});
 export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
 
 export const DecisionInputSchema = z.strictObject({

@@ -29,7 +29,11 @@ export interface PendingEvent {
   data: unknown;
 }
 
-export function event<S extends z.ZodType>(def: EventDef<string, S>, sessionId: string | null, data: z.input<S>): PendingEvent {
+export function event<S extends z.ZodType>(
+  def: EventDef<string, S>,
+  sessionId: string | null,
+  data: z.input<S>,
+): PendingEvent {
   return { type: def.type, sessionId, data: def.schema.parse(data) };
 }
 

@@ -12,7 +12,5 @@ export function newId<P extends IdPrefix>(prefix: P): `${P}_${string}` {
 }
 
 export function idSchema<P extends IdPrefix>(prefix: P) {
-  return z
-    .string()
-    .regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be an id starting with "${prefix}_"`);
+  return z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be an id starting with "${prefix}_"`);
 }

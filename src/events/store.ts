@@ -14,8 +14,22 @@ interface EventsTable {
 }
 type Tables = { events: EventsTable };
 
-function toStored(r: { seq: number | undefined; id: string; type: string; session_id: string | null; time: string; data: string }): StoredEvent {
-  return { seq: Number(r.seq), id: r.id, type: r.type, sessionId: r.session_id, time: r.time, data: JSON.parse(r.data) };
+function toStored(r: {
+  seq: number | undefined;
+  id: string;
+  type: string;
+  session_id: string | null;
+  time: string;
+  data: string;
+}): StoredEvent {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    type: r.type,
+    sessionId: r.session_id,
+    time: r.time,
+    data: JSON.parse(r.data),
+  };
 }
 
 export interface EventQuery {

@@ -16,11 +16,23 @@ export const ErrorResponseSchema = z
 
 /** Fastify's own errors that are the caller's to fix, with our codes for them. */
 const FRAMEWORK_ERRORS: Record<string, { code: string; status: number; message: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: "BODY_TOO_LARGE", status: 413, message: "The request body is larger than the server accepts." },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "UNSUPPORTED_MEDIA_TYPE", status: 415, message: "Send JSON with Content-Type: application/json." },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: "BODY_TOO_LARGE",
+    status: 413,
+    message: "The request body is larger than the server accepts.",
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: "UNSUPPORTED_MEDIA_TYPE",
+    status: 415,
+    message: "Send JSON with Content-Type: application/json.",
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: "EMPTY_BODY", status: 400, message: "The body is empty; send a JSON object." },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: "INVALID_JSON", status: 400, message: "The body is not valid JSON." },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "INVALID_CONTENT_LENGTH", status: 400, message: "Content-Length does not match the body." },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: "INVALID_CONTENT_LENGTH",
+    status: 400,
+    message: "Content-Length does not match the body.",
+  },
 };
 
 const send = (status: number, code: string, message: string, details?: Record<string, unknown>) => ({
@@ -59,11 +71,20 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.code(mapped.status).send(mapped.body);
     }
     req.log.error({ err, reqId: req.id }, "unhandled error");
-    return reply
-      .code(500)
-      .send({ error: { code: CoreErrors.internal.code, message: CoreErrors.internal.spec.message, details: { requestId: req.id } } });
+    return reply.code(500).send({
+      error: {
+        code: CoreErrors.internal.code,
+        message: CoreErrors.internal.spec.message,
+        details: { requestId: req.id },
+      },
+    });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: CoreErrors.notFound.code, message: `${CoreErrors.notFound.spec.message} (${req.method} ${req.url.split("?")[0]})` } }),
+    reply.code(404).send({
+      error: {
+        code: CoreErrors.notFound.code,
+        message: `${CoreErrors.notFound.spec.message} (${req.method} ${req.url.split("?")[0]})`,
+      },
+    }),
   );
 }

@@ -48,7 +48,12 @@ export function resumePoint(req: FastifyRequest, after: number | undefined): num
   return Number.isInteger(n) && n >= 0 ? n : (after ?? 0);
 }
 
-export async function streamEvents(deps: SseDeps, req: FastifyRequest, reply: FastifyReply, s: SseStream): Promise<void> {
+export async function streamEvents(
+  deps: SseDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  s: SseStream,
+): Promise<void> {
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, {

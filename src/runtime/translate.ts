@@ -6,7 +6,9 @@ function stringifyContent(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
     return content
-      .map((b) => (b && typeof b === "object" && "text" in b ? String((b as { text: unknown }).text) : JSON.stringify(b)))
+      .map((b) =>
+        b && typeof b === "object" && "text" in b ? String((b as { text: unknown }).text) : JSON.stringify(b),
+      )
       .join("\n");
   }
   return content === undefined ? "" : JSON.stringify(content);
@@ -25,7 +27,8 @@ interface ModelUsageEntry {
  * call on exactly one result here, whatever a resume does to the cumulative `modelUsage`.
  */
 function sinceLastResult(m: Extract<SDKMessage, { type: "result" }>) {
-  const byModel = (m as { model_usage_since_last_result?: Record<string, ModelUsageEntry> }).model_usage_since_last_result;
+  const byModel = (m as { model_usage_since_last_result?: Record<string, ModelUsageEntry> })
+    .model_usage_since_last_result;
   if (!byModel) return undefined;
   const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   let costUsd = 0;
@@ -68,9 +71,15 @@ export function translate(m: SDKMessage): RuntimeEvent[] {
         return [{ type: "api_error", error: m.error, text }];
       }
       for (const block of m.message.content) {
-        if (block.type === "text" && !m.parent_tool_use_id) out.push({ type: "assistant_text", messageId, text: block.text });
+        if (block.type === "text" && !m.parent_tool_use_id)
+          out.push({ type: "assistant_text", messageId, text: block.text });
         if (block.type === "tool_use") {
-          out.push({ type: "tool_use", toolUseId: block.id, name: block.name, input: block.input as Record<string, unknown> });
+          out.push({
+            type: "tool_use",
+            toolUseId: block.id,
+            name: block.name,
+            input: block.input as Record<string, unknown>,
+          });
         }
       }
       return out;

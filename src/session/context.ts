@@ -8,8 +8,8 @@ import type { PermissionDecision, Runtime, RuntimeHandle } from "../runtime/type
 import type { Db } from "../store/db";
 import type { Transact, Tx } from "../store/tx";
 import { SessionEnded, SessionStatusChanged } from "./events";
-import { sessionStore } from "./store";
 import { canTransition, isTerminal, type SessionStatus } from "./status";
+import { sessionStore } from "./store";
 
 export interface PendingDecision {
   approvalId: string;
@@ -49,7 +49,16 @@ export interface SessionContext {
 }
 
 export function newLive(id: string): LiveSession {
-  return { id, handle: null, queue: [], turn: null, approvals: new Map(), tools: new Map(), closing: false, ready: false };
+  return {
+    id,
+    handle: null,
+    queue: [],
+    turn: null,
+    approvals: new Map(),
+    tools: new Map(),
+    closing: false,
+    ready: false,
+  };
 }
 
 /**
@@ -72,7 +81,9 @@ export async function transition(
   }
   const at = ctx.clock.now().toISOString();
   await sessionStore.update(tx.db, id, { status: to, ...(opts.error !== undefined ? { error: opts.error } : {}) }, at);
-  tx.emit(event(SessionStatusChanged, id, { from: current.status, to, ...(opts.reason ? { reason: opts.reason } : {}) }));
+  tx.emit(
+    event(SessionStatusChanged, id, { from: current.status, to, ...(opts.reason ? { reason: opts.reason } : {}) }),
+  );
   if (isTerminal(to)) {
     tx.emit(event(SessionEnded, id, { status: to, reason: opts.reason ?? to, error: opts.error ?? null }));
   }

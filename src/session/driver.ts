@@ -89,7 +89,11 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
   await live.handle?.close();
 }
 
-async function requestApproval(ctx: SessionContext, live: LiveSession, req: PermissionRequest): Promise<PermissionDecision> {
+async function requestApproval(
+  ctx: SessionContext,
+  live: LiveSession,
+  req: PermissionRequest,
+): Promise<PermissionDecision> {
   const approvalId = newId("apr");
   const decision = new Promise<PermissionDecision>((resolve) => {
     live.approvals.set(approvalId, {
@@ -173,8 +177,20 @@ async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEve
       const itemId = newId("tri");
       const text = truncateText(e.text, ctx.config.transcript.maxItemChars).text;
       await ctx.transact(async (tx) => {
-        await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "assistant", createdAt: now, updatedAt: now, data: { text, turnId: turn?.id ?? null } });
-        tx.emit(event(MessageCompleted, live.id, { turnId: turn?.id ?? "", itemId, text: truncateText(e.text, ctx.config.events.maxPayloadChars).text }));
+        await sessionStore.addItem(tx.db, live.id, {
+          id: itemId,
+          kind: "assistant",
+          createdAt: now,
+          updatedAt: now,
+          data: { text, turnId: turn?.id ?? null },
+        });
+        tx.emit(
+          event(MessageCompleted, live.id, {
+            turnId: turn?.id ?? "",
+            itemId,
+            text: truncateText(e.text, ctx.config.events.maxPayloadChars).text,
+          }),
+        );
       });
       return;
     }
@@ -183,9 +199,31 @@ async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEve
       const itemId = newId("tri");
       live.tools.set(e.toolUseId, { itemId, name: e.name, startedAt: ctx.clock.monotonic() });
       await ctx.transact(async (tx) => {
-        const data = { toolUseId: e.toolUseId, toolName: e.name, input: truncateDeep(e.input, ctx.config.transcript.maxItemChars), status: "running", result: null, isError: null, durationMs: null, turnId: turn?.id ?? null };
-        await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "tool", createdAt: now, updatedAt: now, data }, e.toolUseId);
-        tx.emit(event(ToolCalled, live.id, { turnId: turn?.id ?? null, itemId, toolUseId: e.toolUseId, toolName: e.name, input: truncateDeep(e.input, ctx.config.events.maxPayloadChars) }));
+        const data = {
+          toolUseId: e.toolUseId,
+          toolName: e.name,
+          input: truncateDeep(e.input, ctx.config.transcript.maxItemChars),
+          status: "running",
+          result: null,
+          isError: null,
+          durationMs: null,
+          turnId: turn?.id ?? null,
+        };
+        await sessionStore.addItem(
+          tx.db,
+          live.id,
+          { id: itemId, kind: "tool", createdAt: now, updatedAt: now, data },
+          e.toolUseId,
+        );
+        tx.emit(
+          event(ToolCalled, live.id, {
+            turnId: turn?.id ?? null,
+            itemId,
+            toolUseId: e.toolUseId,
+            toolName: e.name,
+            input: truncateDeep(e.input, ctx.config.events.maxPayloadChars),
+          }),
+        );
       });
       return;
     }
@@ -197,15 +235,44 @@ async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEve
         const item = await sessionStore.itemByRef(tx.db, live.id, e.toolUseId);
         if (!item) return;
         const full = truncateText(e.output, ctx.config.transcript.maxItemChars);
-        await sessionStore.updateItem(tx.db, item.id, { ...item.data, status: e.isError ? "error" : "completed", result: full.text, isError: e.isError, durationMs }, now);
+        await sessionStore.updateItem(
+          tx.db,
+          item.id,
+          {
+            ...item.data,
+            status: e.isError ? "error" : "completed",
+            result: full.text,
+            isError: e.isError,
+            durationMs,
+          },
+          now,
+        );
         const short = truncateText(e.output, ctx.config.events.maxPayloadChars);
-        tx.emit(event(ToolCompleted, live.id, { itemId: item.id, toolUseId: e.toolUseId, toolName: String(item.data.toolName), isError: e.isError, output: short.text, truncated: short.truncated, durationMs }));
+        tx.emit(
+          event(ToolCompleted, live.id, {
+            itemId: item.id,
+            toolUseId: e.toolUseId,
+            toolName: String(item.data.toolName),
+            isError: e.isError,
+            output: short.text,
+            truncated: short.truncated,
+            durationMs,
+          }),
+        );
       });
       return;
     }
     case "api_retry":
       await ctx.transact(async (tx) =>
-        tx.emit(event(TurnRetried, live.id, { turnId: turn?.id ?? null, attempt: e.attempt, maxRetries: e.maxRetries, status: e.status, error: e.error })),
+        tx.emit(
+          event(TurnRetried, live.id, {
+            turnId: turn?.id ?? null,
+            attempt: e.attempt,
+            maxRetries: e.maxRetries,
+            status: e.status,
+            error: e.error,
+          }),
+        ),
       );
       return;
     case "api_error":
@@ -220,7 +287,12 @@ async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEve
       return;
     case "exited":
       if (!live.closing) {
-        await fail(ctx, live, SessionFailureCodes.processExited, `Claude Code exited unexpectedly${e.error ? `: ${e.error}` : ""}`);
+        await fail(
+          ctx,
+          live,
+          SessionFailureCodes.processExited,
+          `Claude Code exited unexpectedly${e.error ? `: ${e.error}` : ""}`,
+        );
       }
       return;
   }
@@ -254,10 +326,24 @@ async function endTurn(ctx: SessionContext, live: LiveSession, e: Extract<Runtim
     tx.emit(event(UsageRecorded, live.id, { turnId: turn.id, ...usage }));
     if (error) {
       const itemId = newId("tri");
-      await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "error", createdAt: at, updatedAt: at, data: { turnId: turn.id, ...error } });
-      tx.emit(event(TurnFailed, live.id, { turnId: turn.id, code: error.code, message: error.message, status: e.apiErrorStatus }));
+      await sessionStore.addItem(tx.db, live.id, {
+        id: itemId,
+        kind: "error",
+        createdAt: at,
+        updatedAt: at,
+        data: { turnId: turn.id, ...error },
+      });
+      tx.emit(
+        event(TurnFailed, live.id, {
+          turnId: turn.id,
+          code: error.code,
+          message: error.message,
+          status: e.apiErrorStatus,
+        }),
+      );
     }
-    if (live.queue.length === 0) await transition(tx, ctx, live.id, "idle", { reason: error ? `turn ended: ${error.code}` : "turn completed" });
+    if (live.queue.length === 0)
+      await transition(tx, ctx, live.id, "idle", { reason: error ? `turn ended: ${error.code}` : "turn completed" });
   });
   await runNext(ctx, live);
 }

@@ -2,15 +2,27 @@
 import { defineError } from "../core/errors";
 
 export const SessionErrors = {
-  notFound: defineError("SESSION_NOT_FOUND", 404, "No session with that id or name; list sessions with GET /v1/sessions."),
+  notFound: defineError(
+    "SESSION_NOT_FOUND",
+    404,
+    "No session with that id or name; list sessions with GET /v1/sessions.",
+  ),
   workDirNotFound: defineError("WORKDIR_NOT_FOUND", 400, "workDir must be an existing directory on the server."),
   nameTaken: defineError(
     "SESSION_NAME_TAKEN",
     409,
     "A live session already has this name; pick another name or kill that session first.",
   ),
-  notLive: defineError("SESSION_NOT_LIVE", 409, "The session has ended; create a new session or resume this one with `resume`."),
-  queueFull: defineError("SESSION_QUEUE_FULL", 429, "Too many messages are queued for this session; wait for the current turn to finish."),
+  notLive: defineError(
+    "SESSION_NOT_LIVE",
+    409,
+    "The session has ended; create a new session or resume this one with `resume`.",
+  ),
+  queueFull: defineError(
+    "SESSION_QUEUE_FULL",
+    429,
+    "Too many messages are queued for this session; wait for the current turn to finish.",
+  ),
   noPendingApproval: defineError("NO_PENDING_APPROVAL", 409, "The session has no pending tool call to decide."),
   approvalNotFound: defineError("APPROVAL_NOT_FOUND", 404, "No pending approval with that id in this session."),
   runtimeUnavailable: defineError(
@@ -18,7 +30,11 @@ export const SessionErrors = {
     503,
     "The Claude Code binary is not available; install it (npm install) or set claudePath in the config, then check GET /v1/ready.",
   ),
-  notWorking: defineError("SESSION_NOT_WORKING", 409, "The session is not running a turn; there is nothing to interrupt."),
+  notWorking: defineError(
+    "SESSION_NOT_WORKING",
+    409,
+    "The session is not running a turn; there is nothing to interrupt.",
+  ),
 };
 
 /** Codes recorded on a failed session (`session.error.code`). */

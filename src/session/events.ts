@@ -33,7 +33,13 @@ export const MessageCompleted = defineEvent(
 
 export const ToolCalled = defineEvent(
   "tool.called",
-  z.object({ turnId: z.string().nullable(), itemId: z.string(), toolUseId: z.string(), toolName: z.string(), input: z.unknown() }),
+  z.object({
+    turnId: z.string().nullable(),
+    itemId: z.string(),
+    toolUseId: z.string(),
+    toolName: z.string(),
+    input: z.unknown(),
+  }),
 );
 
 export const ToolCompleted = defineEvent(
@@ -68,5 +74,11 @@ export const TurnFailed = defineEvent(
 
 export const TurnRetried = defineEvent(
   "turn.retried",
-  z.object({ turnId: z.string().nullable(), attempt: z.number(), maxRetries: z.number(), status: z.number().nullable(), error: z.string() }),
+  z.object({
+    turnId: z.string().nullable(),
+    attempt: z.number(),
+    maxRetries: z.number(),
+    status: z.number().nullable(),
+    error: z.string(),
+  }),
 );

@@ -2,7 +2,7 @@
 export { type LiveSession, newLive, type SessionContext } from "./context";
 export { SessionErrors, SessionFailureCodes } from "./errors";
 export * from "./events";
-export { sessionLatency, sessionMetrics, SessionLatencySchema, SessionMetricsSchema, transcriptPage } from "./queries";
+export { SessionLatencySchema, SessionMetricsSchema, sessionLatency, sessionMetrics, transcriptPage } from "./queries";
 export * from "./schema";
 export { SessionService } from "./service";
 export * from "./status";

@@ -8,10 +8,24 @@ import { sessionStore } from "./store";
 
 export const SessionMetricsSchema = z.object({
   sessionId: z.string(),
-  turns: z.object({ total: z.number().int(), completed: z.number().int(), failed: z.number().int(), interrupted: z.number().int() }),
+  turns: z.object({
+    total: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    interrupted: z.number().int(),
+  }),
   messages: z.object({ user: z.number().int(), assistant: z.number().int() }),
-  toolCalls: z.object({ total: z.number().int(), errors: z.number().int(), byTool: z.record(z.string(), z.number().int()) }),
-  tokens: z.object({ input: z.number().int(), output: z.number().int(), cacheRead: z.number().int(), cacheWrite: z.number().int() }),
+  toolCalls: z.object({
+    total: z.number().int(),
+    errors: z.number().int(),
+    byTool: z.record(z.string(), z.number().int()),
+  }),
+  tokens: z.object({
+    input: z.number().int(),
+    output: z.number().int(),
+    cacheRead: z.number().int(),
+    cacheWrite: z.number().int(),
+  }),
   costUsd: z.number(),
   approvals: z.object({
     total: z.number().int(),
@@ -37,7 +51,15 @@ export const SessionLatencySchema = z.object({
   timeToFirstToken: Stats,
   turnDuration: Stats,
   approvalWait: Stats,
-  turns: z.array(z.object({ turnId: z.string(), startedAt: z.string(), ttftMs: z.number().nullable(), durationMs: z.number().nullable(), status: z.string() })),
+  turns: z.array(
+    z.object({
+      turnId: z.string(),
+      startedAt: z.string(),
+      ttftMs: z.number().nullable(),
+      durationMs: z.number().nullable(),
+      status: z.string(),
+    }),
+  ),
 });
 export type SessionLatency = z.infer<typeof SessionLatencySchema>;
 
@@ -45,12 +67,19 @@ export function stats(values: number[]): z.infer<typeof Stats> {
   const v = [...values].sort((a, b) => a - b);
   const at = (q: number) => (v.length ? (v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? null) : null);
   const round = (n: number | null) => (n === null ? null : Math.round(n * 10) / 10);
-  return { count: v.length, minMs: round(v[0] ?? null), medianMs: round(at(0.5)), p95Ms: round(at(0.95)), maxMs: round(v[v.length - 1] ?? null) };
+  return {
+    count: v.length,
+    minMs: round(v[0] ?? null),
+    medianMs: round(at(0.5)),
+    p95Ms: round(at(0.95)),
+    maxMs: round(v[v.length - 1] ?? null),
+  };
 }
 
 export async function transcriptPage(db: Db, sessionId: string, cursor: string | undefined, limit: number) {
   const after = cursor === undefined ? 0 : Number(cursor);
-  if (!Number.isInteger(after) || after < 0) throw SessionErrors.notFound({ message: "cursor is not one this API returned.", details: { cursor } });
+  if (!Number.isInteger(after) || after < 0)
+    throw SessionErrors.notFound({ message: "cursor is not one this API returned.", details: { cursor } });
   const rows = await sessionStore.listItems(db, sessionId, after, limit + 1);
   const page = rows.slice(0, limit);
   const items: TranscriptItem[] = page.map(({ seq: _seq, ...item }) => item);
@@ -80,11 +109,26 @@ export async function sessionMetrics(db: Db, sessionId: string): Promise<Session
       failed: turns.filter((t) => t.status === "failed").length,
       interrupted: turns.filter((t) => t.status === "interrupted").length,
     },
-    messages: { user: items.filter((i) => i.kind === "user").length, assistant: items.filter((i) => i.kind === "assistant").length },
+    messages: {
+      user: items.filter((i) => i.kind === "user").length,
+      assistant: items.filter((i) => i.kind === "assistant").length,
+    },
     toolCalls: { total: Object.values(byTool).reduce((a, b) => a + b, 0), errors: toolErrors, byTool },
-    tokens: { input: s.totals.inputTokens, output: s.totals.outputTokens, cacheRead: s.totals.cacheReadTokens, cacheWrite: s.totals.cacheWriteTokens },
+    tokens: {
+      input: s.totals.inputTokens,
+      output: s.totals.outputTokens,
+      cacheRead: s.totals.cacheReadTokens,
+      cacheWrite: s.totals.cacheWriteTokens,
+    },
     costUsd: s.totals.costUsd,
-    approvals: { total: approvals.length, pending: count("pending"), approved: count("approved"), rejected: count("rejected"), cancelled: count("cancelled"), expired: count("expired") },
+    approvals: {
+      total: approvals.length,
+      pending: count("pending"),
+      approved: count("approved"),
+      rejected: count("rejected"),
+      cancelled: count("cancelled"),
+      expired: count("expired"),
+    },
   };
 }
 
@@ -97,6 +141,12 @@ export async function sessionLatency(db: Db, sessionId: string): Promise<Session
     timeToFirstToken: stats(num(turns.map((t) => t.ttftMs))),
     turnDuration: stats(num(turns.filter((t) => t.status !== "running").map((t) => t.durationMs))),
     approvalWait: stats(num(approvals.map((a) => a.waitMs))),
-    turns: turns.map((t) => ({ turnId: t.id, startedAt: t.startedAt, ttftMs: t.ttftMs, durationMs: t.durationMs, status: t.status })),
+    turns: turns.map((t) => ({
+      turnId: t.id,
+      startedAt: t.startedAt,
+      ttftMs: t.ttftMs,
+      durationMs: t.durationMs,
+      status: t.status,
+    })),
   };
 }

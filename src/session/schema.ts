@@ -24,7 +24,10 @@ export const CreateSessionInputSchema = z.strictObject({
   disallowedTools: ToolNameList.optional(),
   appendSystemPrompt: z.string().max(100_000).optional(),
   env: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names use letters, digits and _"), z.string().max(32_768))
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names use letters, digits and _"),
+      z.string().max(32_768),
+    )
     .optional()
     .describe("Extra environment variables for the Claude Code process."),
   maxTurns: z.number().int().positive().max(10_000).optional(),

@@ -12,8 +12,8 @@ import { fail, runNext, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { MessageSubmitted, SessionCreated } from "./events";
 import type { CreateSessionInput, ListSessionsQuery, Session } from "./schema";
-import { type SessionRecord, sessionStore } from "./store";
 import { isLive, LIVE_STATUSES } from "./status";
+import { type SessionRecord, sessionStore } from "./store";
 
 export class SessionService {
   constructor(private readonly ctx: SessionContext) {}
@@ -33,7 +33,13 @@ export class SessionService {
       model: s.model,
       permissionMode: s.permissionMode,
       totals: s.totals,
-      pendingApprovals: pending.map((a) => ({ id: a.id, toolUseId: a.toolUseId, toolName: a.toolName, input: a.input, requestedAt: a.requestedAt })),
+      pendingApprovals: pending.map((a) => ({
+        id: a.id,
+        toolUseId: a.toolUseId,
+        toolName: a.toolName,
+        input: a.input,
+        requestedAt: a.requestedAt,
+      })),
       queuedMessages: this.ctx.lives.get(s.id)?.queue.length ?? 0,
       error: s.error,
     };
@@ -83,7 +89,10 @@ export class SessionService {
       if (taken.length > 0) throw SessionErrors.nameTaken({ details: { name: input.name, sessionId: taken[0]?.id } });
     }
     if (input.parentId && !(await sessionStore.get(this.ctx.db, input.parentId))) {
-      throw SessionErrors.notFound({ message: `parentId ${input.parentId} is not a session.`, details: { parentId: input.parentId } });
+      throw SessionErrors.notFound({
+        message: `parentId ${input.parentId} is not a session.`,
+        details: { parentId: input.parentId },
+      });
     }
 
     const now = this.ctx.clock.now().toISOString();
@@ -128,7 +137,8 @@ export class SessionService {
       });
     } catch (err) {
       this.ctx.lives.delete(record.id);
-      if (String(err).includes("UNIQUE constraint failed: sessions.name")) throw SessionErrors.nameTaken({ details: { name: input.name } });
+      if (String(err).includes("UNIQUE constraint failed: sessions.name"))
+        throw SessionErrors.nameTaken({ details: { name: input.name } });
       throw err;
     }
     void startRuntime(this.ctx, live, record, record.conversationStarted);
@@ -157,8 +167,15 @@ export class SessionService {
   async escape(idOrName: string): Promise<Session & { droppedMessages: number }> {
     const live = await this.live(idOrName);
     const dropped = live.queue.splice(0);
-    const settled = await this.ctx.transact((tx) => settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape"));
-    for (const p of settled) p.resolve({ behavior: "deny", message: "The user pressed escape; the tool call was cancelled.", interrupt: true });
+    const settled = await this.ctx.transact((tx) =>
+      settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape"),
+    );
+    for (const p of settled)
+      p.resolve({
+        behavior: "deny",
+        message: "The user pressed escape; the tool call was cancelled.",
+        interrupt: true,
+      });
     if (live.turn) {
       live.turn.interrupted = true;
       await live.handle?.interrupt();
@@ -188,10 +205,27 @@ export class SessionService {
         kind: "approval",
         createdAt: at,
         updatedAt: at,
-        data: { approvalId: pending.approvalId, toolUseId: pending.toolUseId, toolName: pending.toolName, decision: status, message, waitMs },
+        data: {
+          approvalId: pending.approvalId,
+          toolUseId: pending.toolUseId,
+          toolName: pending.toolName,
+          decision: status,
+          message,
+          waitMs,
+        },
       });
-      tx.emit(event(ApprovalResolved, live.id, { approvalId: pending.approvalId, toolUseId: pending.toolUseId, toolName: pending.toolName, status, message, waitMs }));
-      if (live.approvals.size === 0) await transition(tx, this.ctx, live.id, "working", { reason: `tool call ${status}` });
+      tx.emit(
+        event(ApprovalResolved, live.id, {
+          approvalId: pending.approvalId,
+          toolUseId: pending.toolUseId,
+          toolName: pending.toolName,
+          status,
+          message,
+          waitMs,
+        }),
+      );
+      if (live.approvals.size === 0)
+        await transition(tx, this.ctx, live.id, "working", { reason: `tool call ${status}` });
     });
     pending.resolve(
       approve
@@ -234,7 +268,16 @@ export class SessionService {
         const at = this.ctx.clock.now().toISOString();
         for (const a of await approvalStore.pending(tx.db, s.id)) {
           await approvalStore.resolve(tx.db, a.id, "expired", reason, at, Date.parse(at) - Date.parse(a.requestedAt));
-          tx.emit(event(ApprovalResolved, s.id, { approvalId: a.id, toolUseId: a.toolUseId, toolName: a.toolName, status: "expired", message: reason, waitMs: 0 }));
+          tx.emit(
+            event(ApprovalResolved, s.id, {
+              approvalId: a.id,
+              toolUseId: a.toolUseId,
+              toolName: a.toolName,
+              status: "expired",
+              message: reason,
+              waitMs: 0,
+            }),
+          );
         }
         await sessionStore.abandonTurns(tx.db, s.id, at, "the server restarted during this turn");
         await transition(tx, this.ctx, s.id, "starting", { reason: "server restarted" });
@@ -267,12 +310,29 @@ export class SessionService {
     return live;
   }
 
-  private async enqueue(tx: Parameters<Parameters<SessionContext["transact"]>[0]>[0], live: LiveSession, text: string, queued = true) {
+  private async enqueue(
+    tx: Parameters<Parameters<SessionContext["transact"]>[0]>[0],
+    live: LiveSession,
+    text: string,
+    queued = true,
+  ) {
     const itemId = newId("tri");
     const at = this.ctx.clock.now().toISOString();
     const stored = truncateText(text, this.ctx.config.transcript.maxItemChars).text;
-    await sessionStore.addItem(tx.db, live.id, { id: itemId, kind: "user", createdAt: at, updatedAt: at, data: { text: stored } });
-    tx.emit(event(MessageSubmitted, live.id, { itemId, text: truncateText(text, this.ctx.config.events.maxPayloadChars).text, queued }));
+    await sessionStore.addItem(tx.db, live.id, {
+      id: itemId,
+      kind: "user",
+      createdAt: at,
+      updatedAt: at,
+      data: { text: stored },
+    });
+    tx.emit(
+      event(MessageSubmitted, live.id, {
+        itemId,
+        text: truncateText(text, this.ctx.config.events.maxPayloadChars).text,
+        queued,
+      }),
+    );
     live.queue.push({ text, itemId });
   }
 
@@ -283,7 +343,10 @@ export class SessionService {
     } catch {
       // reported below
     }
-    throw SessionErrors.workDirNotFound({ message: `workDir ${JSON.stringify(dir)} is not an existing directory on the server.`, details: { workDir: dir } });
+    throw SessionErrors.workDirNotFound({
+      message: `workDir ${JSON.stringify(dir)} is not an existing directory on the server.`,
+      details: { workDir: dir },
+    });
   }
 
   private async findReusable(workDir: string, name: string | undefined): Promise<SessionRecord | undefined> {

@@ -1,6 +1,7 @@
 // Session persistence (SQLite): session rows, transcript items and turns.
-import type { Db } from "../store/db";
+
 import type { PermissionMode } from "../runtime/types";
+import type { Db } from "../store/db";
 import type { SessionOptions, TranscriptItem } from "./schema";
 import type { SessionStatus } from "./status";
 
@@ -68,7 +69,13 @@ export interface SessionRecord {
   model: string | null;
   permissionMode: PermissionMode;
   options: SessionOptions;
-  totals: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number };
+  totals: {
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWriteTokens: number;
+    costUsd: number;
+  };
   error: { code: string; message: string } | null;
   createdAt: string;
   updatedAt: string;
@@ -248,15 +255,30 @@ export const sessionStore = {
       .where("ref", "=", ref)
       .executeTakeFirst();
     return r
-      ? { id: r.id as TranscriptItem["id"], kind: r.kind as TranscriptItem["kind"], createdAt: r.created_at, updatedAt: r.updated_at, data: JSON.parse(r.data) }
+      ? {
+          id: r.id as TranscriptItem["id"],
+          kind: r.kind as TranscriptItem["kind"],
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+          data: JSON.parse(r.data),
+        }
       : undefined;
   },
 
   async updateItem(db: Db, id: string, data: Record<string, unknown>, at: string): Promise<void> {
-    await t(db).updateTable("transcript_items").set({ data: JSON.stringify(data), updated_at: at }).where("id", "=", id).execute();
+    await t(db)
+      .updateTable("transcript_items")
+      .set({ data: JSON.stringify(data), updated_at: at })
+      .where("id", "=", id)
+      .execute();
   },
 
-  async listItems(db: Db, sessionId: string, afterSeq: number, limit: number): Promise<Array<TranscriptItem & { seq: number }>> {
+  async listItems(
+    db: Db,
+    sessionId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<Array<TranscriptItem & { seq: number }>> {
     const rows = await t(db)
       .selectFrom("transcript_items")
       .selectAll()
@@ -351,7 +373,13 @@ export const sessionStore = {
   },
 
   async turns(db: Db, sessionId: string): Promise<TurnRecord[]> {
-    const rows = await t(db).selectFrom("turns").selectAll().where("session_id", "=", sessionId).orderBy("started_at").orderBy("id").execute();
+    const rows = await t(db)
+      .selectFrom("turns")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .orderBy("started_at")
+      .orderBy("id")
+      .execute();
     return rows.map((r) => ({
       id: r.id,
       sessionId: r.session_id,

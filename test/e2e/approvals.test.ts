@@ -30,7 +30,11 @@ async function startWithPendingWrite(marker: string) {
   const dir = mkdtempSync(join(tmpdir(), "aegis-apr-"));
   const file = join(dir, "out.txt");
   const script = writeScript(marker, file, `content for ${marker}\n`);
-  const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: `${marker}: write a file`, permissionMode: "default" });
+  const created = await aegis.api<Json>("POST", "/v1/sessions", {
+    workDir: dir,
+    prompt: `${marker}: write a file`,
+    permissionMode: "default",
+  });
   expect(created.status).toBe(201);
   const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
   const requested = await sse.waitForType("approval.requested");
@@ -58,7 +62,12 @@ describe("approvals", () => {
     const kinds = t.body.items.map((i: Json) => i.kind);
     expect(kinds).toEqual(["user", "assistant", "tool", "approval", "assistant"]);
     const tool = t.body.items[2];
-    expect(tool.data).toMatchObject({ toolName: "Write", status: "completed", isError: false, input: { file_path: file } });
+    expect(tool.data).toMatchObject({
+      toolName: "Write",
+      status: "completed",
+      isError: false,
+      input: { file_path: file },
+    });
     expect(tool.data.durationMs).toBeGreaterThanOrEqual(0);
     expect(t.body.items[3].data).toMatchObject({ decision: "approved" });
     const m = await aegis.api<Json>("GET", `/v1/sessions/${id}/metrics`);
@@ -80,23 +89,32 @@ describe("approvals", () => {
     const result = lastToolResult(followUp!)[0];
     expect(result?.is_error).toBe(true);
     expect(toolResultText(result!)).toContain("Do not touch that file.");
-    expect(sse.of("approval.resolved")[0]?.data.data).toMatchObject({ status: "rejected", message: "Do not touch that file." });
+    expect(sse.of("approval.resolved")[0]?.data.data).toMatchObject({
+      status: "rejected",
+      message: "Do not touch that file.",
+    });
     sse.close();
   });
 
   it("escape cancels the pending approval and drops queued messages; the session stays usable", async () => {
     const { id, file, sse, script } = await startWithPendingWrite("apr-escape");
-    const queued = await aegis.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "apr-escape: queued, never sent" });
+    const queued = await aegis.api<Json>("POST", `/v1/sessions/${id}/messages`, {
+      text: "apr-escape: queued, never sent",
+    });
     expect(queued.body.queued).toBe(true);
     const res = await aegis.api<Json>("POST", `/v1/sessions/${id}/escape`);
     expect(res.status).toBe(200);
     expect(res.body.droppedMessages).toBe(1);
     await sse.waitForType("approval.resolved", (d) => d.status === "cancelled");
-    await sse.waitFor((e) => e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason !== "ready");
+    await sse.waitFor(
+      (e) => e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason !== "ready",
+    );
     expect(existsSync(file)).toBe(false);
     const s = await aegis.api<Json>("GET", `/v1/sessions/${id}`);
     expect(s.body).toMatchObject({ status: "idle", pendingApprovals: [], queuedMessages: 0 });
-    expect(model.turnRequests("apr-escape").some((r) => JSON.stringify(r.body).includes("queued, never sent"))).toBe(false);
+    expect(model.turnRequests("apr-escape").some((r) => JSON.stringify(r.body).includes("queued, never sent"))).toBe(
+      false,
+    );
     const none = await aegis.api<Json>("POST", `/v1/sessions/${id}/approve`, {});
     expect(none.status).toBe(409);
     expect(none.body.error.code).toBe("NO_PENDING_APPROVAL");
@@ -111,7 +129,9 @@ describe("approvals", () => {
 
   it("interrupts a slow stream; the session stays usable", async () => {
     const dir = mkdtempSync(join(tmpdir(), "aegis-int-"));
-    const script = model.script("int-slow", [{ text: "a very slow answer that will not finish in time", delayMs: 400, chunks: 30 }]);
+    const script = model.script("int-slow", [
+      { text: "a very slow answer that will not finish in time", delayMs: 400, chunks: 30 },
+    ]);
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "int-slow: talk slowly" });
     const id = created.body.id;
     const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
@@ -120,7 +140,9 @@ describe("approvals", () => {
     expect(res.status).toBe(200);
     const failed = await sse.waitForType("turn.failed");
     expect(failed.data.data.code).toBe("INTERRUPTED");
-    await sse.waitFor((e) => e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason !== "ready");
+    await sse.waitFor(
+      (e) => e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason !== "ready",
+    );
     const notWorking = await aegis.api<Json>("POST", `/v1/sessions/${id}/interrupt`);
     expect(notWorking.status).toBe(409);
     expect(notWorking.body.error.code).toBe("SESSION_NOT_WORKING");

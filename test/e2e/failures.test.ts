@@ -46,7 +46,10 @@ describe("failures", () => {
 
   it("a stream dropped mid-answer fails the turn; the session stays usable", async () => {
     const aegis = await aegisWith();
-    const script = model.script("fail-drop", [{ text: "this will be cut off somewhere", dropAfterChunks: 4 }, { text: "fine now" }]);
+    const script = model.script("fail-drop", [
+      { text: "this will be cut off somewhere", dropAfterChunks: 4 },
+      { text: "fine now" },
+    ]);
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), prompt: "fail-drop: hi" });
     const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
     await sse.waitForType("turn.failed");

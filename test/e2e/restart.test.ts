@@ -25,7 +25,12 @@ afterAll(async () => {
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json }> {
   const res = await fetch(base + path, {
     method,
     ...(body !== undefined ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}),
@@ -65,13 +70,22 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   cleanup.push(work);
   const script = model.script(marker, [
     { text: `The secret word is ${marker.toUpperCase()}-PINEAPPLE.` },
-    { text: "I will write a file.", toolUse: { name: "Write", input: { file_path: join(work, "x.txt"), content: "x" } } },
+    {
+      text: "I will write a file.",
+      toolUse: { name: "Write", input: { file_path: join(work, "x.txt"), content: "x" } },
+    },
     { text: "after restart" },
   ]);
 
-  const first = await startServerProcess(dataDir, { AEGIS_RUNTIME__ENV: JSON.stringify({ AEGIS_TEST_TAG: dataDir, ...claude.env }) });
+  const first = await startServerProcess(dataDir, {
+    AEGIS_RUNTIME__ENV: JSON.stringify({ AEGIS_TEST_TAG: dataDir, ...claude.env }),
+  });
   running.push(first);
-  const created = await api(first.url, "POST", "/v1/sessions", { workDir: work, name: marker, prompt: `${marker}: remember the word` });
+  const created = await api(first.url, "POST", "/v1/sessions", {
+    workDir: work,
+    name: marker,
+    prompt: `${marker}: remember the word`,
+  });
   expect(created.status).toBe(201);
   const id = created.body.id;
   await statusOf(first.url, id, "idle");
@@ -83,7 +97,11 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   first.child.kill(signal);
   const code = await first.exited;
   if (signal === "SIGTERM") expect(code).toBe(0);
-  await until("claude processes to exit", async () => (claudeProcesses(dataDir).length === 0 ? true : undefined), 15_000);
+  await until(
+    "claude processes to exit",
+    async () => (claudeProcesses(dataDir).length === 0 ? true : undefined),
+    15_000,
+  );
 
   const second = await startServerProcess(dataDir);
   running.push(second);
@@ -95,7 +113,9 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   expect(metrics.body.approvals).toMatchObject({ total: 1, expired: 1 });
   expect(metrics.body.turns.interrupted).toBe(1);
 
-  const sent = await api(second.url, "POST", `/v1/sessions/${marker}/messages`, { text: `${marker}: what was the word?` });
+  const sent = await api(second.url, "POST", `/v1/sessions/${marker}/messages`, {
+    text: `${marker}: what was the word?`,
+  });
   expect(sent.status).toBe(202);
   const followUp = await until("the follow-up turn", async () =>
     model.turnRequests(marker).find((r) => JSON.stringify(r.body?.messages).includes(`${marker}: what was the word?`)),

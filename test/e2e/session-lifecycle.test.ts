@@ -24,7 +24,12 @@ const freshDir = () => mkdtempSync(join(tmpdir(), "aegis-wd-"));
 async function waitIdle(id: string, sse: SseClient, turns = 1) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const done = sse.events.filter((e) => e.event === "session.status_changed" && e.data.data.to === "idle" && String(e.data.data.reason).startsWith("turn ")).length;
+    const done = sse.events.filter(
+      (e) =>
+        e.event === "session.status_changed" &&
+        e.data.data.to === "idle" &&
+        String(e.data.data.reason).startsWith("turn "),
+    ).length;
     if (done >= turns) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -34,19 +39,36 @@ async function waitIdle(id: string, sse: SseClient, turns = 1) {
 describe("session lifecycle", () => {
   it("streams deltas, completes the message, and records transcript, usage and latency", async () => {
     model.script("life-stream", [
-      { text: "First answer, streamed in several pieces.", chunks: 5, usage: { input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 7, cache_creation_input_tokens: 3 } },
+      {
+        text: "First answer, streamed in several pieces.",
+        chunks: 5,
+        usage: { input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 7, cache_creation_input_tokens: 3 },
+      },
       { text: "Second answer.", usage: { input_tokens: 50, output_tokens: 5 } },
     ]);
-    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), name: "life-stream", prompt: "life-stream: first" });
+    const created = await aegis.api<Json>("POST", "/v1/sessions", {
+      workDir: freshDir(),
+      name: "life-stream",
+      prompt: "life-stream: first",
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: "life-stream", reused: false, status: "starting", parentId: null, error: null });
+    expect(created.body).toMatchObject({
+      name: "life-stream",
+      reused: false,
+      status: "starting",
+      parentId: null,
+      error: null,
+    });
     expect(created.body.id).toMatch(/^ses_/);
     expect(created.body.claudeSessionId).toMatch(/^[0-9a-f-]{36}$/);
     const id = created.body.id;
     const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
     await waitIdle(id, sse);
     expect(sse.events[0]?.event).toBe("session.snapshot");
-    const deltas = sse.of("message.delta").map((e) => e.data.data.text).join("");
+    const deltas = sse
+      .of("message.delta")
+      .map((e) => e.data.data.text)
+      .join("");
     expect(deltas).toBe("First answer, streamed in several pieces.");
     expect(sse.of("message.completed")[0]?.data.data.text).toBe("First answer, streamed in several pieces.");
     const ids = sse.events.filter((e) => e.id).map((e) => Number(e.id));
@@ -124,7 +146,11 @@ describe("session lifecycle", () => {
 
   it("kills a session: record and history stay, status stopped, further messages refused", async () => {
     model.script("life-kill", [{ text: "before kill" }]);
-    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), name: "life-kill", prompt: "life-kill: go" });
+    const created = await aegis.api<Json>("POST", "/v1/sessions", {
+      workDir: freshDir(),
+      name: "life-kill",
+      prompt: "life-kill: go",
+    });
     const id = created.body.id;
     const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
     await waitIdle(id, sse);

@@ -50,7 +50,9 @@ describe("SSE", () => {
     const all = new SseClient(`${aegis.url}/v1/events?after=${Number(cut.id) - 1}`);
     await all.waitFor((e) => e.id === stored.at(-1)!.id);
     expect(all.events[0]?.event).toBe("sessions.snapshot");
-    expect(all.events.filter((e) => e.data.sessionId === id).map((e) => e.id)).toEqual(stored.slice(3).map((e) => e.id));
+    expect(all.events.filter((e) => e.data.sessionId === id).map((e) => e.id)).toEqual(
+      stored.slice(3).map((e) => e.id),
+    );
     for (const c of [sse, again, viaQuery, all]) c.close();
   });
 
@@ -93,7 +95,16 @@ describe("SSE", () => {
     const big = "x".repeat(64 * 1024);
     let sent = 0;
     for (; sent < 1000 && bus.size === subscribers; sent++) {
-      bus.publish([{ seq: 1_000_000_000 + sent, id: `evt_test_${sent}`, type: "test.flooded", sessionId: null, time: new Date().toISOString(), data: { i: sent, big } }]);
+      bus.publish([
+        {
+          seq: 1_000_000_000 + sent,
+          id: `evt_test_${sent}`,
+          type: "test.flooded",
+          sessionId: null,
+          time: new Date().toISOString(),
+          data: { i: sent, big },
+        },
+      ]);
       await new Promise((r) => setImmediate(r));
     }
     expect(bus.size).toBe(subscribers - 1); // the slow subscriber is gone
@@ -125,7 +136,11 @@ describe("SSE", () => {
       { toolUse: { name: "Write", input: { file_path: join(dir, "copy.txt"), content } } },
       { text: "done" },
     ]);
-    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "sse-big: copy", permissionMode: "acceptEdits" });
+    const created = await aegis.api<Json>("POST", "/v1/sessions", {
+      workDir: dir,
+      prompt: "sse-big: copy",
+      permissionMode: "acceptEdits",
+    });
     const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
     await sse.waitTurnsEnded(1);
     expect(script.done).toBe(true);

@@ -14,11 +14,20 @@ export interface TestAegis {
   url: string;
   dataDir: string;
   claude: ClaudeEnv;
-  api: <T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: T; headers: Headers }>;
+  api: <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: T; headers: Headers }>;
   close(): Promise<void>;
 }
 
-export async function startAegis(modelUrl: string, overrides: Record<string, unknown> = {}, claudeExtra: Record<string, string> = {}): Promise<TestAegis> {
+export async function startAegis(
+  modelUrl: string,
+  overrides: Record<string, unknown> = {},
+  claudeExtra: Record<string, string> = {},
+): Promise<TestAegis> {
   const dataDir = mkdtempSync(join(tmpdir(), "aegis-data-"));
   const claude = makeClaudeEnv(modelUrl, claudeExtra);
   const { config } = loadConfig({
@@ -60,7 +69,6 @@ export async function startAegis(modelUrl: string, overrides: Record<string, unk
 export interface SseEvent {
   id: string | undefined;
   event: string | undefined;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read event payloads freely
   data: Record<string, any>;
 }
 
@@ -102,13 +110,26 @@ export class SseClient {
     const seen = this.events.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw: ${this.events.map((e) => e.event).join(", ")}`)), timeoutMs);
-      this.waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; saw: ${this.events.map((e) => e.event).join(", ")}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        pred,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
     });
   }
 
   waitForType(type: string, extra: (data: Record<string, unknown>) => boolean = () => true, timeoutMs?: number) {
-    return this.waitFor((e) => e.event === type && extra((e.data.data ?? e.data) as Record<string, unknown>), timeoutMs, type);
+    return this.waitFor(
+      (e) => e.event === type && extra((e.data.data ?? e.data) as Record<string, unknown>),
+      timeoutMs,
+      type,
+    );
   }
 
   /** Waits for the session status to become `to`. */
@@ -119,7 +140,11 @@ export class SseClient {
   /** Waits until `n` turns have ended (the session went idle after a turn). */
   waitTurnsEnded(n: number, timeoutMs = 60_000) {
     return this.waitFor(
-      (e) => e.event === "session.status_changed" && e.data.data.to === "idle" && String(e.data.data.reason).startsWith("turn ") && this.turnEnds(e) >= n,
+      (e) =>
+        e.event === "session.status_changed" &&
+        e.data.data.to === "idle" &&
+        String(e.data.data.reason).startsWith("turn ") &&
+        this.turnEnds(e) >= n,
       timeoutMs,
       `${n} turn(s) to end`,
     );
@@ -127,7 +152,14 @@ export class SseClient {
 
   private turnEnds(upTo: SseEvent): number {
     const i = this.events.indexOf(upTo);
-    return this.events.slice(0, i + 1).filter((e) => e.event === "session.status_changed" && e.data.data.to === "idle" && String(e.data.data.reason).startsWith("turn ")).length;
+    return this.events
+      .slice(0, i + 1)
+      .filter(
+        (e) =>
+          e.event === "session.status_changed" &&
+          e.data.data.to === "idle" &&
+          String(e.data.data.reason).startsWith("turn "),
+      ).length;
   }
 
   of(type: string): SseEvent[] {

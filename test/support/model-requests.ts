@@ -29,7 +29,12 @@ export interface RecordedRequest {
   /** First user text (system reminders stripped), for /v1/messages requests. */
   conversation: string | null;
   /** How it was answered. */
-  answer?: { source: "script" | "default" | "side" | "fixed"; status: number | "dropped"; script?: number; step?: number };
+  answer?: {
+    source: "script" | "default" | "side" | "fixed";
+    status: number | "dropped";
+    script?: number;
+    step?: number;
+  };
   /** Set when answering threw (e.g. a step function failed); the client got a 500. */
   error?: string;
 }
@@ -45,12 +50,16 @@ interface Message {
   content: string | Block[];
 }
 
-export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 export function messagesOf(req: HasBody | undefined): Message[] {
   const m = req?.body?.messages;
   if (!Array.isArray(m)) return [];
-  return m.filter((x): x is Message => isObj(x) && typeof x.role === "string" && (typeof x.content === "string" || Array.isArray(x.content)));
+  return m.filter(
+    (x): x is Message =>
+      isObj(x) && typeof x.role === "string" && (typeof x.content === "string" || Array.isArray(x.content)),
+  );
 }
 
 function blocksOf(m: Message): Block[] {
@@ -105,7 +114,9 @@ export function lastToolResult(req: HasBody | undefined): ToolResultBlock[] {
   const users = messagesOf(req).filter((m) => m.role === "user");
   const last = users[users.length - 1];
   if (!last) return [];
-  return blocksOf(last).filter((b): b is Block & ToolResultBlock => b.type === "tool_result" && typeof b.tool_use_id === "string");
+  return blocksOf(last).filter(
+    (b): b is Block & ToolResultBlock => b.type === "tool_result" && typeof b.tool_use_id === "string",
+  );
 }
 
 /** Flattened text of a tool_result block. */
@@ -117,7 +128,11 @@ export function toolResultText(b: ToolResultBlock | undefined): string {
 
 // ---------- classification ----------
 
-export function classify(method: string, path: string, body: Record<string, unknown> | null): { kind: RequestKind; reason: string } {
+export function classify(
+  method: string,
+  path: string,
+  body: Record<string, unknown> | null,
+): { kind: RequestKind; reason: string } {
   if (path === "/api/hello") return { kind: "hello", reason: "hello" };
   if (path === "/v1/messages/count_tokens") return { kind: "count_tokens", reason: "count_tokens path" };
   if (method !== "POST" || path !== "/v1/messages" || !body) return { kind: "other", reason: "not POST /v1/messages" };
@@ -126,17 +141,22 @@ export function classify(method: string, path: string, body: Record<string, unkn
   const format = isObj(body.output_config) && isObj(body.output_config.format) ? body.output_config.format : undefined;
   if (format?.type === "json_schema" && tools.length === 0) {
     const props = isObj(format.schema) && isObj(format.schema.properties) ? format.schema.properties : {};
-    return "title" in props ? { kind: "title", reason: "json_schema output with a title property" } : { kind: "other", reason: "json_schema output, no tools" };
+    return "title" in props
+      ? { kind: "title", reason: "json_schema output with a title property" }
+      : { kind: "other", reason: "json_schema output, no tools" };
   }
   const sys = systemText(req);
-  if (sys.includes("You are a security monitor")) return { kind: "classifier", reason: "security monitor system prompt" };
-  if (/Your task is to create a detailed summary of the conversation so far/.test(lastUserText(req))) return { kind: "compact", reason: "summary instruction in last user message" };
+  if (sys.includes("You are a security monitor"))
+    return { kind: "classifier", reason: "security monitor system prompt" };
+  if (/Your task is to create a detailed summary of the conversation so far/.test(lastUserText(req)))
+    return { kind: "compact", reason: "summary instruction in last user message" };
   if (tools.length > 0) return { kind: "turn", reason: `tools offered (${tools.length})` };
   const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 0;
   const model = typeof body.model === "string" ? body.model : "";
   if (maxTokens > 0 && maxTokens < 4096) return { kind: "other", reason: `no tools, small max_tokens ${maxTokens}` };
   if (/haiku/i.test(model)) return { kind: "other", reason: "no tools, haiku model" };
-  if (isObj(body.thinking) || isObj(body.context_management)) return { kind: "turn", reason: "no tools, but main-loop shape (thinking/context_management)" };
+  if (isObj(body.thinking) || isObj(body.context_management))
+    return { kind: "turn", reason: "no tools, but main-loop shape (thinking/context_management)" };
   return { kind: "other", reason: "no tools" };
 }
 
@@ -168,7 +188,13 @@ function instanceOf(schema: unknown, key: string, title: string): unknown {
   }
 }
 
-export function sideStep(kind: RequestKind, req: RecordedRequest, title: string, verdict: "allow" | "block", fallback: ReplyStep): StaticStep {
+export function sideStep(
+  kind: RequestKind,
+  req: RecordedRequest,
+  title: string,
+  verdict: "allow" | "block",
+  fallback: ReplyStep,
+): StaticStep {
   const body = req.body ?? {};
   if (kind === "classifier") {
     const stops = Array.isArray(body.stop_sequences) ? body.stop_sequences : [];
@@ -176,9 +202,14 @@ export function sideStep(kind: RequestKind, req: RecordedRequest, title: string,
     const usage = { input_tokens: 10, output_tokens: 5 };
     if (severity) {
       const text = verdict === "allow" ? "<severity>0" : "<severity>10";
-      return stops.length > 0 ? { text, stopReason: "stop_sequence", stopSequence: "</severity>", usage } : { text: `${text}</severity>`, usage };
+      return stops.length > 0
+        ? { text, stopReason: "stop_sequence", stopSequence: "</severity>", usage }
+        : { text: `${text}</severity>`, usage };
     }
-    if (verdict === "allow") return stops.length > 0 ? { text: "<block>no", stopReason: "stop_sequence", stopSequence: "</block>", usage } : { text: "<block>no</block>", usage };
+    if (verdict === "allow")
+      return stops.length > 0
+        ? { text: "<block>no", stopReason: "stop_sequence", stopSequence: "</block>", usage }
+        : { text: "<block>no</block>", usage };
     return { text: "<block>yes</block><reason>Blocked by the test classifier</reason>", usage };
   }
   if (kind === "compact") {
@@ -188,6 +219,10 @@ export function sideStep(kind: RequestKind, req: RecordedRequest, title: string,
     return { text, usage: { input_tokens: 10, output_tokens: 20 } };
   }
   const format = isObj(body.output_config) && isObj(body.output_config.format) ? body.output_config.format : undefined;
-  if (format?.type === "json_schema") return { text: JSON.stringify(instanceOf(format.schema, "", title)), usage: { input_tokens: 10, output_tokens: 5 } };
+  if (format?.type === "json_schema")
+    return {
+      text: JSON.stringify(instanceOf(format.schema, "", title)),
+      usage: { input_tokens: 10, output_tokens: 5 },
+    };
   return fallback;
 }

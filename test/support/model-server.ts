@@ -5,8 +5,17 @@ import type { AddressInfo, Socket } from "node:net";
 import { classify, firstUserText, isObj, type RecordedRequest, type SideKind, sideStep } from "./model-requests";
 import { isDropStep, isErrorStep, type ReplyStep, type StaticStep, sleep, writeError, writeReply } from "./model-sse";
 
-export { classify, firstUserText, lastToolResult, lastUserText, messagesOf, systemText, toolNames, toolResultText } from "./model-requests";
 export type { HasBody, RecordedRequest, RequestKind, SideKind, ToolResultBlock } from "./model-requests";
+export {
+  classify,
+  firstUserText,
+  lastToolResult,
+  lastUserText,
+  messagesOf,
+  systemText,
+  toolNames,
+  toolResultText,
+} from "./model-requests";
 export type { DropStep, ErrorSpec, ErrorStep, ReplyStep, StaticStep, ToolUseSpec, Usage } from "./model-sse";
 export { errorBody } from "./model-sse";
 
@@ -61,7 +70,8 @@ interface Script {
   handle: ScriptHandle;
 }
 
-const stepTimes = (s: Step): number => (typeof s === "function" ? 1 : s.repeat ? Number.POSITIVE_INFINITY : Math.max(1, s.times ?? 1));
+const stepTimes = (s: Step): number =>
+  typeof s === "function" ? 1 : s.repeat ? Number.POSITIVE_INFINITY : Math.max(1, s.times ?? 1);
 
 function matches(m: Matcher, text: string, req: RecordedRequest): boolean {
   if (typeof m === "string") return text.includes(m);
@@ -74,7 +84,9 @@ function matches(m: Matcher, text: string, req: RecordedRequest): boolean {
 
 export async function startModelServer(opts: ModelServerOptions = {}): Promise<ModelServer> {
   const defaultReply: ReplyStep = opts.defaultReply ?? { text: "OK." };
-  const log = opts.log ?? (process.env.MODEL_SERVER_DEBUG ? (l: string) => process.stderr.write(`[model-server] ${l}\n`) : () => {});
+  const log =
+    opts.log ??
+    (process.env.MODEL_SERVER_DEBUG ? (l: string) => process.stderr.write(`[model-server] ${l}\n`) : () => {});
   let scripts: Script[] = [];
   const side = new Map<string, Step>();
   let seq = 0;
@@ -131,10 +143,16 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
     if (req.kind === "turn") {
       const p = pick(req);
       step = p.step;
-      req.answer = p.script ? { source: "script", status: 200, script: p.script.index, step: p.stepIndex } : { source: "default", status: 200 };
+      req.answer = p.script
+        ? { source: "script", status: 200, script: p.script.index, step: p.stepIndex }
+        : { source: "default", status: 200 };
     } else {
       const custom = side.get(req.kind);
-      step = custom ? (typeof custom === "function" ? custom(req) : custom) : sideStep(req.kind, req, opts.title ?? "Test session", server.classifier, defaultReply);
+      step = custom
+        ? typeof custom === "function"
+          ? custom(req)
+          : custom
+        : sideStep(req.kind, req, opts.title ?? "Test session", server.classifier, defaultReply);
       req.answer = { source: "side", status: 200 };
     }
     if (isDropStep(step)) {
@@ -149,8 +167,12 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       return;
     }
     if (step.dropAfterChunks !== undefined) req.answer.status = "dropped";
-    const sg = Array.isArray(body.safeguards) && body.safeguards.some((x) => isObj(x) && x.type === "dangerous_tool_use");
-    const safeguard = sg && step.safeguard !== false ? (step.safeguard ?? (server.classifier === "allow" ? "not_flagged" : "flagged")) : undefined;
+    const sg =
+      Array.isArray(body.safeguards) && body.safeguards.some((x) => isObj(x) && x.type === "dangerous_tool_use");
+    const safeguard =
+      sg && step.safeguard !== false
+        ? (step.safeguard ?? (server.classifier === "allow" ? "not_flagged" : "flagged"))
+        : undefined;
     await writeReply(res, step, { model, safeguard }, stream);
   }
 
@@ -172,7 +194,19 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       const path = url.split("?")[0] ?? "/";
       const method = inc.method ?? "GET";
       const { kind, reason } = classify(method, path, body);
-      const req: RecordedRequest = { seq: ++seq, at: Date.now(), method, path, url, headers: inc.headers, body, rawBody, kind, reason, conversation: null };
+      const req: RecordedRequest = {
+        seq: ++seq,
+        at: Date.now(),
+        method,
+        path,
+        url,
+        headers: inc.headers,
+        body,
+        rawBody,
+        kind,
+        reason,
+        conversation: null,
+      };
       if (path === "/v1/messages") req.conversation = firstUserText(req);
       server.requests.push(req);
       answer(req, res)
@@ -186,7 +220,9 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
         })
         .finally(() => {
           const a = req.answer;
-          log(`#${req.seq} ${method} ${url} kind=${kind} (${reason}) model=${String(body?.model ?? "")} max_tokens=${String(body?.max_tokens ?? "")} stream=${String(body?.stream ?? "")} -> ${a ? `${a.source}${a.script !== undefined ? ` script ${a.script} step ${a.step}` : ""} ${a.status}` : "?"} | ${JSON.stringify((req.conversation ?? "").slice(0, 80))}`);
+          log(
+            `#${req.seq} ${method} ${url} kind=${kind} (${reason}) model=${String(body?.model ?? "")} max_tokens=${String(body?.max_tokens ?? "")} stream=${String(body?.stream ?? "")} -> ${a ? `${a.source}${a.script !== undefined ? ` script ${a.script} step ${a.step}` : ""} ${a.status}` : "?"} | ${JSON.stringify((req.conversation ?? "").slice(0, 80))}`,
+          );
         });
     });
   });
@@ -208,7 +244,9 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
     requests: [],
     classifier: "allow",
     turnRequests(match?: Matcher) {
-      return server.requests.filter((r) => r.kind === "turn" && (match === undefined || safeMatch(match, r.conversation ?? "", r)));
+      return server.requests.filter(
+        (r) => r.kind === "turn" && (match === undefined || safeMatch(match, r.conversation ?? "", r)),
+      );
     },
     script(match: Matcher, steps: Step[]): ScriptHandle {
       const s: Script = {

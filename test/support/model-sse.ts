@@ -100,10 +100,19 @@ const ERROR_TYPES: Record<number, [string, string]> = {
   529: ["overloaded_error", "Overloaded"],
 };
 
-export function errorBody(spec: ErrorSpec): { type: "error"; error: { type: string; message: string }; request_id: string } {
-  const fallback: [string, string] = spec.status >= 500 ? ["api_error", "Internal server error"] : ["invalid_request_error", "Invalid request"];
+export function errorBody(spec: ErrorSpec): {
+  type: "error";
+  error: { type: string; message: string };
+  request_id: string;
+} {
+  const fallback: [string, string] =
+    spec.status >= 500 ? ["api_error", "Internal server error"] : ["invalid_request_error", "Invalid request"];
   const [defType, defMsg] = ERROR_TYPES[spec.status] ?? fallback;
-  return { type: "error", error: { type: spec.type ?? defType, message: spec.message ?? defMsg }, request_id: newId("req_") };
+  return {
+    type: "error",
+    error: { type: spec.type ?? defType, message: spec.message ?? defMsg },
+    request_id: newId("req_"),
+  };
 }
 
 export function newId(prefix: string): string {
@@ -121,11 +130,16 @@ export function isDropStep(s: StaticStep): s is DropStep {
 export function contentOf(step: ReplyStep): ContentBlock[] {
   const blocks: ContentBlock[] = [];
   if (step.thinking !== undefined) {
-    blocks.push({ type: "thinking", thinking: step.thinking, signature: step.signature ?? randomBytes(48).toString("base64") });
+    blocks.push({
+      type: "thinking",
+      thinking: step.thinking,
+      signature: step.signature ?? randomBytes(48).toString("base64"),
+    });
   }
   if (step.text !== undefined) blocks.push({ type: "text", text: step.text });
   const tools = step.toolUse === undefined ? [] : Array.isArray(step.toolUse) ? step.toolUse : [step.toolUse];
-  for (const t of tools) blocks.push({ type: "tool_use", id: t.id ?? newId("toolu_"), name: t.name, input: t.input ?? {} });
+  for (const t of tools)
+    blocks.push({ type: "tool_use", id: t.id ?? newId("toolu_"), name: t.name, input: t.input ?? {} });
   if (blocks.length === 0) blocks.push({ type: "text", text: "" });
   return blocks;
 }
@@ -141,13 +155,17 @@ interface FullUsage {
 
 function fullUsage(step: ReplyStep, blocks: ContentBlock[]): FullUsage {
   let chars = 0;
-  for (const b of blocks) chars += b.type === "text" ? b.text.length : b.type === "thinking" ? b.thinking.length : JSON.stringify(b.input).length;
+  for (const b of blocks)
+    chars +=
+      b.type === "text" ? b.text.length : b.type === "thinking" ? b.thinking.length : JSON.stringify(b.input).length;
   return {
     input_tokens: step.usage?.input_tokens ?? 10,
     output_tokens: step.usage?.output_tokens ?? Math.max(1, Math.ceil(chars / 4)),
     cache_read_input_tokens: step.usage?.cache_read_input_tokens ?? 0,
     cache_creation_input_tokens: step.usage?.cache_creation_input_tokens ?? 0,
-    ...(step.usage?.thinking_tokens !== undefined && { output_tokens_details: { thinking_tokens: step.usage.thinking_tokens } }),
+    ...(step.usage?.thinking_tokens !== undefined && {
+      output_tokens_details: { thinking_tokens: step.usage.thinking_tokens },
+    }),
     ...(step.usage?.cache_creation !== undefined && { cache_creation: step.usage.cache_creation }),
   };
 }
@@ -187,7 +205,10 @@ function safeguardResults(content: ContentBlock[], outcome: SafeguardOutcome): u
   const toolUses: Record<string, unknown> = {};
   for (const b of content) {
     if (b.type !== "tool_use") continue;
-    toolUses[b.id] = outcome === "flagged" ? { type: "evaluated", outcome, explanation: "Blocked by the test classifier" } : { type: "evaluated", outcome };
+    toolUses[b.id] =
+      outcome === "flagged"
+        ? { type: "evaluated", outcome, explanation: "Blocked by the test classifier" }
+        : { type: "evaluated", outcome };
   }
   return [{ type: "dangerous_tool_use", status: { type: "available", tool_uses: toolUses } }];
 }
@@ -199,30 +220,51 @@ export function render(step: ReplyStep, opts: RenderOptions): Rendered {
   const stop: StopReason = step.stopReason ?? (content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn");
   const id = newId("msg_");
   const model = step.model ?? requestedModel;
-  const message: Rendered["message"] = { id, type: "message", role: "assistant", model, content, stop_reason: stop, stop_sequence: step.stopSequence ?? null, usage: { ...usage, service_tier: "standard" } };
+  const message: Rendered["message"] = {
+    id,
+    type: "message",
+    role: "assistant",
+    model,
+    content,
+    stop_reason: stop,
+    stop_sequence: step.stopSequence ?? null,
+    usage: { ...usage, service_tier: "standard" },
+  };
   const n = Math.max(1, step.chunks ?? 3);
   const events: Array<[string, unknown]> = [];
   const ev = (type: string, data: Record<string, unknown>) => events.push([type, { type, ...data }]);
   ev("message_start", {
-    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1, output_tokens_details: undefined, service_tier: "standard" } },
+    message: {
+      ...message,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...usage, output_tokens: 1, output_tokens_details: undefined, service_tier: "standard" },
+    },
   });
   ev("ping", {});
   content.forEach((b, index) => {
     if (b.type === "thinking") {
       ev("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } });
-      for (const p of splitInto(b.thinking, n)) ev("content_block_delta", { index, delta: { type: "thinking_delta", thinking: p } });
+      for (const p of splitInto(b.thinking, n))
+        ev("content_block_delta", { index, delta: { type: "thinking_delta", thinking: p } });
       ev("content_block_delta", { index, delta: { type: "signature_delta", signature: b.signature } });
     } else if (b.type === "text") {
       ev("content_block_start", { index, content_block: { type: "text", text: "" } });
-      for (const p of splitInto(b.text, n)) ev("content_block_delta", { index, delta: { type: "text_delta", text: p } });
+      for (const p of splitInto(b.text, n))
+        ev("content_block_delta", { index, delta: { type: "text_delta", text: p } });
     } else {
       ev("content_block_start", { index, content_block: { type: "tool_use", id: b.id, name: b.name, input: {} } });
       ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: "" } });
-      for (const p of splitInto(JSON.stringify(b.input), Math.max(3, n))) ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: p } });
+      for (const p of splitInto(JSON.stringify(b.input), Math.max(3, n)))
+        ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: p } });
     }
     ev("content_block_stop", { index });
   });
-  const safeguard = opts.safeguard && content.some((b) => b.type === "tool_use") ? { safeguard_results: safeguardResults(content, opts.safeguard) } : {};
+  const safeguard =
+    opts.safeguard && content.some((b) => b.type === "tool_use")
+      ? { safeguard_results: safeguardResults(content, opts.safeguard) }
+      : {};
   ev("message_delta", { delta: { stop_reason: stop, stop_sequence: step.stopSequence ?? null, ...safeguard }, usage });
   ev("message_stop", {});
   return { message, events };
@@ -231,14 +273,24 @@ export function render(step: ReplyStep, opts: RenderOptions): Rendered {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function baseHeaders(extra: Record<string, string> | undefined, contentType: string): Record<string, string> {
-  return { "content-type": contentType, "request-id": newId("req_"), "anthropic-organization-id": "00000000-0000-0000-0000-000000000000", ...extra };
+  return {
+    "content-type": contentType,
+    "request-id": newId("req_"),
+    "anthropic-organization-id": "00000000-0000-0000-0000-000000000000",
+    ...extra,
+  };
 }
 
 function alive(res: ServerResponse): boolean {
   return !res.destroyed && !res.writableEnded;
 }
 
-export async function writeReply(res: ServerResponse, step: ReplyStep, opts: RenderOptions, stream: boolean): Promise<void> {
+export async function writeReply(
+  res: ServerResponse,
+  step: ReplyStep,
+  opts: RenderOptions,
+  stream: boolean,
+): Promise<void> {
   const { message, events } = render(step, opts);
   if (step.firstByteDelayMs) await sleep(step.firstByteDelayMs);
   if (!alive(res)) return;
@@ -249,7 +301,11 @@ export async function writeReply(res: ServerResponse, step: ReplyStep, opts: Ren
     res.end(JSON.stringify(message));
     return;
   }
-  res.writeHead(200, { ...baseHeaders(step.headers, "text/event-stream; charset=utf-8"), "cache-control": "no-cache", connection: "keep-alive" });
+  res.writeHead(200, {
+    ...baseHeaders(step.headers, "text/event-stream; charset=utf-8"),
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
   let written = 0;
   for (const [name, data] of events) {
     if (!alive(res)) return;
@@ -264,12 +320,20 @@ export async function writeReply(res: ServerResponse, step: ReplyStep, opts: Ren
   if (alive(res)) res.end();
 }
 
-export async function writeError(res: ServerResponse, spec: ErrorSpec, requestedModel: string, stream: boolean): Promise<void> {
+export async function writeError(
+  res: ServerResponse,
+  spec: ErrorSpec,
+  requestedModel: string,
+  stream: boolean,
+): Promise<void> {
   const body = errorBody(spec);
   if (!alive(res)) return;
   if (spec.inStream && stream) {
     const { events } = render({ text: "" }, { model: requestedModel });
-    res.writeHead(200, { ...baseHeaders(spec.headers, "text/event-stream; charset=utf-8"), "cache-control": "no-cache" });
+    res.writeHead(200, {
+      ...baseHeaders(spec.headers, "text/event-stream; charset=utf-8"),
+      "cache-control": "no-cache",
+    });
     for (const [name, data] of events.slice(0, 1)) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
     res.end(`event: error\ndata: ${JSON.stringify({ type: "error", error: body.error })}\n\n`);
     return;

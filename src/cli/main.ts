@@ -1,0 +1,40 @@
+// The `ag` command line: `ag` (or `ag serve`) runs the server; `ag init` prepares the data dir.
+import { Command } from "commander";
+import { main as serve } from "../main";
+import { initCommand } from "./init";
+
+const program = new Command()
+  .name("ag")
+  .description("Aegis: a self-hosted control plane for Claude Code sessions")
+  .showHelpAfterError();
+
+const serveOptions = (cmd: Command) =>
+  cmd
+    .option("-c, --config <file>", "config file (YAML); default $AEGIS_HOME/config.yaml")
+    .option("--host <host>", "address to bind (default 127.0.0.1)")
+    .option("-p, --port <port>", "port to listen on (default 9100)", (v) => Number.parseInt(v, 10));
+
+type ServeFlags = { config?: string; host?: string; port?: number };
+const runServe = (flags: ServeFlags) =>
+  serve({
+    ...(flags.config ? { configFile: flags.config } : {}),
+    overrides: {
+      ...(flags.host ? { host: flags.host } : {}),
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+    },
+  });
+
+serveOptions(program).action((flags: ServeFlags) => runServe(flags));
+serveOptions(program.command("serve").description("run the Aegis server (the default command)")).action(
+  (flags: ServeFlags) => runServe(flags),
+);
+program
+  .command("init")
+  .description("create the data directory and a commented config file")
+  .option("--force", "overwrite an existing config file")
+  .action((flags: { force?: boolean }) => initCommand(flags));
+
+program.parseAsync().catch((err: Error) => {
+  process.stderr.write(`ag: ${err.message}\n`);
+  process.exit(1);
+});

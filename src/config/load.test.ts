@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./load";
+
+const dirs: string[] = [];
+const home = () => {
+  const d = mkdtempSync(join(tmpdir(), "aegis-cfg-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("loadConfig", () => {
+  it("defaults to loopback:9100 with the data dir from AEGIS_HOME", () => {
+    const h = home();
+    const { config, file } = loadConfig({ env: { AEGIS_HOME: h } });
+    expect(config).toMatchObject({ host: "127.0.0.1", port: 9100, dataDir: h, logLevel: "info" });
+    expect(config.runtime.disableNonessentialTraffic).toBe(true);
+    expect(file).toBeUndefined();
+  });
+
+  it("reads config.yaml from the data dir, and AEGIS_* variables override it", () => {
+    const h = home();
+    writeFileSync(join(h, "config.yaml"), "port: 9200\nsse:\n  heartbeatMs: 500\nruntime:\n  env:\n    FOO: bar\n");
+    const { config, file } = loadConfig({ env: { AEGIS_HOME: h, AEGIS_PORT: "9300", AEGIS_SSE__QUEUE_LIMIT: "7" } });
+    expect(file).toBe(join(h, "config.yaml"));
+    expect(config.port).toBe(9300);
+    expect(config.sse).toEqual({ heartbeatMs: 500, queueLimit: 7 });
+    expect(config.runtime.env).toEqual({ FOO: "bar" });
+  });
+
+  it("takes a map from an environment variable as YAML/JSON", () => {
+    const { config } = loadConfig({ env: { AEGIS_HOME: home(), AEGIS_RUNTIME__ENV: '{"A":"1"}' } });
+    expect(config.runtime.env).toEqual({ A: "1" });
+  });
+
+  it("uses AEGIS_CONFIG for an explicit file and the dataDir it names", () => {
+    const h = home();
+    const file = join(h, "custom.yaml");
+    writeFileSync(file, `dataDir: ${join(h, "data")}\nhost: 0.0.0.0\n`);
+    const { config } = loadConfig({ env: { AEGIS_CONFIG: file } });
+    expect(config.dataDir).toBe(join(h, "data"));
+    expect(config.host).toBe("0.0.0.0");
+  });
+
+  const bad: Array<[string, Record<string, string>, string | undefined, RegExp]> = [
+    ["unknown key in the file", {}, "bogus: 1\n", /bogus/],
+    ["nested unknown key", {}, "sse:\n  speed: 3\n", /sse/],
+    ["wrong type in the file", {}, "port: lots\n", /port/],
+    ["port out of range", { AEGIS_PORT: "70000" }, undefined, /port/],
+    ["unknown AEGIS_ variable", { AEGIS_PROT: "1" }, undefined, /Unknown environment variable AEGIS_PROT/],
+    ["invalid enum", { AEGIS_LOG_LEVEL: "loud" }, undefined, /logLevel/],
+    ["file that is not a mapping", {}, "- a\n- b\n", /mapping/],
+    ["file that is not YAML", {}, "port: [1,\n", /not valid YAML/],
+  ];
+  it.each(bad)("refuses %s with a clear message", (_name, env, yaml, message) => {
+    const h = home();
+    if (yaml !== undefined) writeFileSync(join(h, "config.yaml"), yaml);
+    expect(() => loadConfig({ env: { AEGIS_HOME: h, ...env } })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: { AEGIS_HOME: h, ...env } })).toThrow(message);
+  });
+
+  it("refuses a missing explicit config file", () => {
+    expect(() => loadConfig({ env: { AEGIS_CONFIG: "/nope/aegis.yaml" } })).toThrow(/not found/);
+  });
+});
