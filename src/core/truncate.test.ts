@@ -13,7 +13,10 @@ describe("truncate", () => {
   });
 
   it("truncates strings at any depth and leaves other values alone", () => {
-    const out = truncateDeep({ a: "x".repeat(30), b: [1, "y".repeat(30), { c: true }], d: null }, 20) as Record<string, any>;
+    const out = truncateDeep({ a: "x".repeat(30), b: [1, "y".repeat(30), { c: true }], d: null }, 20) as Record<
+      string,
+      any
+    >;
     expect(out.a.endsWith(TRUNCATION_MARKER)).toBe(true);
     expect(out.b[0]).toBe(1);
     expect(out.b[1].length).toBe(20);

@@ -1,5 +1,5 @@
 // The one error handler: every failure leaves as { error: { code, message, details } }.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { CoreErrors, isAppError } from "../core/errors";
@@ -28,6 +28,12 @@ const FRAMEWORK_ERRORS: Record<string, { code: string; status: number; message: 
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: "EMPTY_BODY", status: 400, message: "The body is empty; send a JSON object." },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: "INVALID_JSON", status: 400, message: "The body is not valid JSON." },
+  FST_ERR_BAD_URL: { code: "BAD_URL", status: 400, message: "The URL is not valid; check its encoding." },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: "URI_TOO_LONG",
+    status: 414,
+    message: "A path segment is too long; ids and names are at most 100 characters.",
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     code: "INVALID_CONTENT_LENGTH",
     status: 400,
@@ -61,6 +67,12 @@ function mapError(err: FastifyError) {
     return send(err.statusCode, err.code ?? "BAD_REQUEST", err.message);
   }
   return undefined;
+}
+
+/** For Fastify's `frameworkErrors` option: router-level errors get the same shape as the rest. */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const mapped = mapError(err) ?? send(400, "BAD_REQUEST", err.message);
+  void reply.code(mapped.status).send(mapped.body);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

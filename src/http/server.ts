@@ -9,7 +9,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { Logger } from "../core/log";
-import { registerErrorHandling } from "./errors";
+import { frameworkErrors, registerErrorHandling } from "./errors";
 import type { RouteDeps } from "./routes/deps";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
@@ -24,8 +24,11 @@ export async function buildHttp(deps: RouteDeps & { logger: Logger; bodyLimit?: 
     loggerInstance: deps.logger.child({ module: "http" }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit ?? 2 * 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors,
   });
   registerErrorHandling(app);
+  // JSON only: a text/plain body would otherwise reach the handlers as a string.
+  app.removeContentTypeParser("text/plain");
   app.addHook("preClose", async () => deps.sse.hub.closeAll());
 
   await app.register(fastifySwagger, {

@@ -30,6 +30,7 @@ export const SessionErrors = {
     503,
     "The Claude Code binary is not available; install it (npm install) or set claudePath in the config, then check GET /v1/ready.",
   ),
+  notReady: defineError("SESSION_NOT_READY", 409, "The session is still starting; retry when its status is idle."),
   notWorking: defineError(
     "SESSION_NOT_WORKING",
     409,

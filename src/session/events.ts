@@ -1,5 +1,6 @@
 // Session, message, tool and usage events: declared once, published by the session service.
 import { z } from "zod";
+import { PermissionModeSchema } from "../config/schema";
 import { defineEvent } from "../core/events";
 import { SessionErrorSchema } from "./schema";
 import { SessionStatusSchema } from "./status";
@@ -12,6 +13,11 @@ export const SessionCreated = defineEvent(
 export const SessionStatusChanged = defineEvent(
   "session.status_changed",
   z.object({ from: SessionStatusSchema, to: SessionStatusSchema, reason: z.string().optional() }),
+);
+
+export const SessionUpdated = defineEvent(
+  "session.updated",
+  z.object({ permissionMode: PermissionModeSchema.optional() }),
 );
 
 export const SessionEnded = defineEvent(

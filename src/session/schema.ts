@@ -89,6 +89,15 @@ export const ListSessionsQuerySchema = z.strictObject({
 });
 export type ListSessionsQuery = z.infer<typeof ListSessionsQuerySchema>;
 
+export const UpdateSessionInputSchema = z
+  .strictObject({
+    permissionMode: PermissionModeSchema.optional().describe(
+      "Switch Claude Code's permission mode for the next tool calls.",
+    ),
+  })
+  .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
+export type UpdateSessionInput = z.infer<typeof UpdateSessionInputSchema>;
+
 export const SendMessageInputSchema = z.strictObject({
   text: z.string().min(1).max(1_000_000),
 });

@@ -10,8 +10,8 @@ import { truncateText } from "../core/truncate";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
 import { fail, runNext, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
-import { MessageSubmitted, SessionCreated } from "./events";
-import type { CreateSessionInput, ListSessionsQuery, Session } from "./schema";
+import { MessageSubmitted, SessionCreated, SessionUpdated } from "./events";
+import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
 
@@ -232,6 +232,20 @@ export class SessionService {
         ? { behavior: "allow" }
         : { behavior: "deny", message: message ?? `The user rejected this ${pending.toolName} call.` },
     );
+    return this.get(live.id);
+  }
+
+  async update(idOrName: string, input: UpdateSessionInput): Promise<Session> {
+    const live = await this.live(idOrName);
+    if (input.permissionMode) {
+      if (!live.ready || !live.handle) throw SessionErrors.notReady();
+      await live.handle.setPermissionMode(input.permissionMode);
+      const mode = input.permissionMode;
+      await this.ctx.transact(async (tx) => {
+        await sessionStore.update(tx.db, live.id, { permissionMode: mode }, this.ctx.clock.now().toISOString());
+        tx.emit(event(SessionUpdated, live.id, { permissionMode: mode }));
+      });
+    }
     return this.get(live.id);
   }
 

@@ -29,7 +29,9 @@ describe("OpenAPI", () => {
     expect(ops).toContain("session.create");
     for (const op of ops) expect(op).toMatch(/^[a-z]+\.[a-z]+$/);
     expect(new Set(ops).size).toBe(ops.length);
-    expect(res.body.paths["/v1/sessions"].post.requestBody.content["application/json"].schema.required).toEqual(["workDir"]);
+    expect(res.body.paths["/v1/sessions"].post.requestBody.content["application/json"].schema.required).toEqual([
+      "workDir",
+    ]);
   });
 
   it("serves a docs UI at /docs", async () => {

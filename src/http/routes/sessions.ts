@@ -7,6 +7,7 @@ import {
   pageOf,
   SessionSchema,
   SessionWithReuseSchema,
+  UpdateSessionInputSchema,
 } from "../../session";
 import { ErrorResponseSchema } from "../errors";
 import type { RouteDeps } from "./deps";
@@ -58,6 +59,21 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ses
       },
     },
     async (req) => sessions.get(req.params.id),
+  );
+
+  app.patch(
+    "/sessions/:id",
+    {
+      schema: {
+        operationId: "session.update",
+        tags: ["sessions"],
+        summary: "Change a live session's settings (permissionMode).",
+        params: SessionParams,
+        body: UpdateSessionInputSchema,
+        response: { 200: SessionSchema, ...errors },
+      },
+    },
+    async (req) => sessions.update(req.params.id, req.body),
   );
 
   app.delete(
