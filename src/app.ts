@@ -1,7 +1,11 @@
 // Wires the domains, the event bus and the transports into one server.
 import { join } from "node:path";
 import { sql } from "kysely";
+import { auditStore } from "./audit/store";
+import { AuthService, loadServerSecret, SseTokens } from "./auth";
+import { ConfigError } from "./config/load";
 import type { Config } from "./config/schema";
+import type { AuditEntry } from "./core/audit";
 import { type Clock, systemClock } from "./core/clock";
 import { EventBus } from "./core/events";
 import type { Logger } from "./core/log";
@@ -11,7 +15,7 @@ import { SseHub } from "./http/sse";
 import { AgentSdkRuntime } from "./runtime/agent-sdk";
 import type { Runtime } from "./runtime/types";
 import { SessionService } from "./session";
-import { openDb } from "./store/db";
+import { type Db, openDb } from "./store/db";
 import { migrate } from "./store/migrations";
 import { createTransact } from "./store/tx";
 
@@ -22,14 +26,37 @@ export interface AppDeps {
   runtime?: Runtime;
 }
 
+/** Refuses configurations that would expose an unauthenticated server. */
+export function checkExposure(config: Config): void {
+  const loopback = ["127.0.0.1", "::1", "localhost"].includes(config.host) || config.host.startsWith("127.");
+  if (!config.auth.enabled && !loopback) {
+    throw new ConfigError(
+      `Refusing to listen on ${config.host} with auth disabled: anyone who can reach it could run code. Enable auth (auth.enabled: true) or bind 127.0.0.1.`,
+    );
+  }
+}
+
 export async function createApp(deps: AppDeps) {
   const { config, logger } = deps;
+  checkExposure(config);
   const clock = deps.clock ?? systemClock;
   const opened = openDb(join(config.dataDir, "aegis.db"));
   await migrate(opened.db);
   const bus = new EventBus();
   const events = new EventStore(clock);
-  const transact = createTransact(opened.db, events.append, bus);
+  const appendAudit = async (db: Db, entries: AuditEntry[]) => {
+    await auditStore.appendMany(db, entries, clock);
+  };
+  const transact = createTransact(opened.db, events.append, bus, appendAudit);
+  const auth = new AuthService({
+    db: opened.db,
+    transact,
+    clock,
+    log: logger.child({ module: "auth" }),
+    serverSecret: loadServerSecret(join(config.dataDir, "secret.key")),
+    bootstrapToken: config.auth.token,
+  });
+  const sseTokens = new SseTokens(clock, config.auth.sseTokenTtlSeconds);
   const runtime =
     deps.runtime ??
     new AgentSdkRuntime({
@@ -49,12 +76,29 @@ export async function createApp(deps: AppDeps) {
   });
   const http = await buildHttp({
     logger,
+    bodyLimit: config.limits.bodyLimitBytes,
+    corsOrigins: config.security.corsOrigins,
+    authPlugin: {
+      enabled: config.auth.enabled,
+      maxFailuresPerMinute: config.auth.maxFailuresPerMinute,
+      requestsPerMinute: config.auth.requestsPerMinute,
+      audit: (entry) => transact(async (tx) => tx.audit(entry)),
+    },
+    auth,
+    sseTokens,
     sessions,
     runtime,
     db: opened.db,
     events,
     bus,
-    sse: { ...config.sse, hub: new SseHub() },
+    sse: {
+      ...config.sse,
+      hub: new SseHub({
+        perKey: config.limits.sseConnectionsPerKey,
+        perIp: config.limits.sseConnectionsPerIp,
+        total: config.limits.sseConnectionsTotal,
+      }),
+    },
     checkDatabase: async () => {
       await sql`select 1`.execute(opened.db);
     },
@@ -65,6 +109,7 @@ export async function createApp(deps: AppDeps) {
     config,
     http,
     sessions,
+    auth,
     runtime,
     bus,
     db: opened.db,

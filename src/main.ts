@@ -16,7 +16,17 @@ export async function main(opts: { configFile?: string; overrides?: Record<strin
   }
   const { config } = loaded;
   const logger = createLogger(config.logLevel);
-  const app = await createApp({ config, logger });
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp({ config, logger });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`aegis: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const first = config.auth.enabled ? await app.auth.bootstrap() : undefined;
   const check = await app.runtime.check();
   const address = await app.listen();
   const lines = [
@@ -26,6 +36,15 @@ export async function main(opts: { configFile?: string; overrides?: Record<strin
     `  config file:          ${loaded.file ?? "(none; defaults and AEGIS_* environment)"}`,
     `  Claude Code:          ${check.ok ? `${check.version} (${check.path})` : `NOT AVAILABLE: ${check.error}`}`,
   ];
+  if (!config.auth.enabled) lines.push("  auth:                 DISABLED (loopback only)");
+  if (first) {
+    lines.push(
+      "",
+      "  First start: created an admin API key. It is shown only this once; store it now:",
+      `    ${first.token}`,
+      "  Use it as `Authorization: Bearer <key>`.",
+    );
+  }
   process.stdout.write(`${lines.join("\n")}\n`);
 
   let stopping = false;

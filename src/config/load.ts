@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 /** Variables with the AEGIS_ prefix that are not config keys. */
 const NON_CONFIG_ENV = new Set(["AEGIS_CONFIG"]);
 /** Short names kept for convenience. */
-const ENV_ALIASES: Record<string, string[]> = { AEGIS_HOME: ["dataDir"] };
+const ENV_ALIASES: Record<string, string[]> = { AEGIS_HOME: ["dataDir"], AEGIS_AUTH_TOKEN: ["auth", "token"] };
 
 const toEnvName = (path: string[]) =>
   `AEGIS_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("__")}`;

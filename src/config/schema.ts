@@ -44,6 +44,52 @@ export const ConfigSchema = z.strictObject({
       maxItemChars: z.number().int().min(1024).default(1_000_000),
     })
     .prefault({}),
+  auth: z
+    .strictObject({
+      /** Turning auth off is allowed only on a loopback address. */
+      enabled: z.boolean().default(true),
+      /** An admin bearer token for automation (AEGIS_AUTH_TOKEN); never stored. */
+      token: z.string().min(24, "use at least 24 characters").optional(),
+      sseTokenTtlSeconds: z.number().int().min(1).max(60).default(60),
+      /** Failed authentications per client address per minute before 429. */
+      maxFailuresPerMinute: z.number().int().positive().default(10),
+      /** Requests per API key per minute, unless the key sets its own. */
+      requestsPerMinute: z.number().int().positive().default(1200),
+      tenants: z
+        .record(
+          z.string(),
+          z.strictObject({
+            shareSessions: z.boolean().default(false),
+            maxConcurrentSessions: z.number().int().positive().optional(),
+          }),
+        )
+        .default({}),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(2 * 1024 * 1024),
+      concurrentSessionsPerKey: z.number().int().positive().default(20),
+      concurrentSessionsPerTenant: z.number().int().positive().default(100),
+      sseConnectionsPerKey: z.number().int().positive().default(20),
+      sseConnectionsPerIp: z.number().int().positive().default(50),
+      sseConnectionsTotal: z.number().int().positive().default(500),
+    })
+    .prefault({}),
+  security: z
+    .strictObject({
+      /** Sessions may only work inside these directories (after resolving symlinks). */
+      allowedWorkDirs: z.array(z.string().min(1)).default([homedir()]),
+      /** Extra environment variable names (or NAME* prefixes) sessions may not set. */
+      envDenylist: z.array(z.string().min(1)).default([]),
+      /** Origins allowed by CORS; empty means CORS stays off. */
+      corsOrigins: z.array(z.string().url()).default([]),
+    })
+    .prefault({}),
   sse: z
     .strictObject({
       heartbeatMs: z.number().int().positive().default(15_000),

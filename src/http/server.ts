@@ -1,4 +1,7 @@
 // The Fastify application: docs, error handling, and the /v1 API with zod validation.
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -9,7 +12,9 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { Logger } from "../core/log";
+import { type AuthPluginDeps, registerAuth } from "./auth";
 import { frameworkErrors, registerErrorHandling } from "./errors";
+import { authRoutes } from "./routes/auth";
 import type { RouteDeps } from "./routes/deps";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
@@ -19,10 +24,17 @@ import { sessionRoutes } from "./routes/sessions";
 
 export const API_VERSION = "0.1.0";
 
-export async function buildHttp(deps: RouteDeps & { logger: Logger; bodyLimit?: number }): Promise<FastifyInstance> {
+export interface HttpDeps extends RouteDeps {
+  logger: Logger;
+  bodyLimit: number;
+  corsOrigins: string[];
+  authPlugin: Omit<AuthPluginDeps, "auth" | "sseTokens">;
+}
+
+export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ module: "http" }) as FastifyBaseLogger,
-    bodyLimit: deps.bodyLimit ?? 2 * 1024 * 1024,
+    bodyLimit: deps.bodyLimit,
     return503OnClosing: true,
     frameworkErrors,
   });
@@ -30,6 +42,22 @@ export async function buildHttp(deps: RouteDeps & { logger: Logger; bodyLimit?: 
   // JSON only: a text/plain body would otherwise reach the handlers as a string.
   app.removeContentTypeParser("text/plain");
   app.addHook("preClose", async () => deps.sse.hub.closeAll());
+  await app.register(helmet, {
+    // The API answers JSON; the HTML pages (/docs) run their own inline bootstrap script.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        fontSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+      },
+    },
+  });
+  if (deps.corsOrigins.length > 0) await app.register(cors, { origin: deps.corsOrigins });
+  await app.register(rateLimit, { global: false });
+  registerAuth(app, { ...deps.authPlugin, auth: deps.auth, sseTokens: deps.sseTokens });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -42,7 +70,13 @@ export async function buildHttp(deps: RouteDeps & { logger: Logger; bodyLimit?: 
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(scalar, { routePrefix: "/docs", configuration: { url: "/v1/openapi.json" } });
+  await app.register(async (docs) => {
+    // The API reference is documentation, readable without a key.
+    docs.addHook("onRoute", (route) => {
+      route.config = { ...(route.config ?? {}), public: true };
+    });
+    await docs.register(scalar, { routePrefix: "/docs", configuration: { url: "/v1/openapi.json" } });
+  });
 
   await app.register(
     async (api) => {
@@ -50,8 +84,9 @@ export async function buildHttp(deps: RouteDeps & { logger: Logger; bodyLimit?: 
       api.setValidatorCompiler(validatorCompiler);
       api.setSerializerCompiler(serializerCompiler);
       const z = api.withTypeProvider<ZodTypeProvider>();
-      api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+      api.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
       await z.register(healthRoutes, deps);
+      await z.register(authRoutes, deps);
       await z.register(sessionRoutes, deps);
       await z.register(sessionControlRoutes, deps);
       await z.register(sessionHistoryRoutes, deps);

@@ -1,17 +1,44 @@
 // Server-sent events: snapshot first, then stored events after Last-Event-ID, then live changes
 // and heartbeats. Each client has a bounded queue; a client that falls behind is disconnected.
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { AppError, defineError } from "../core/errors";
 import type { EventBus, StoredEvent } from "../core/events";
 import type { EventStore } from "../events/store";
 import type { Db } from "../store/db";
 
-/** Open streams, so a closing server can end them instead of waiting on them. */
-export class SseHub {
-  private readonly streams = new Set<() => void>();
+export interface SseLimits {
+  perKey: number;
+  perIp: number;
+  total: number;
+}
 
-  add(close: () => void): () => void {
-    this.streams.add(close);
-    return () => this.streams.delete(close);
+interface Stream {
+  close: () => void;
+  keyId: string;
+  ip: string;
+}
+
+/**
+ * Open streams: counted per key, per client address and in total (over a limit a new stream is
+ * refused), and ended when the server closes instead of holding it open.
+ */
+export class SseHub {
+  private readonly streams = new Set<Stream>();
+
+  constructor(private readonly limits: SseLimits) {}
+
+  /** Which limit a new stream for this key and address would break, if any. */
+  over(keyId: string, ip: string): string | undefined {
+    const all = [...this.streams];
+    if (all.length >= this.limits.total) return "sseConnectionsTotal";
+    if (all.filter((s) => s.keyId === keyId).length >= this.limits.perKey) return "sseConnectionsPerKey";
+    if (all.filter((s) => s.ip === ip).length >= this.limits.perIp) return "sseConnectionsPerIp";
+    return undefined;
+  }
+
+  add(stream: Stream): () => void {
+    this.streams.add(stream);
+    return () => this.streams.delete(stream);
   }
 
   get size(): number {
@@ -19,7 +46,7 @@ export class SseHub {
   }
 
   closeAll(): void {
-    for (const close of [...this.streams]) close();
+    for (const s of [...this.streams]) s.close();
   }
 }
 
@@ -33,10 +60,19 @@ export interface SseDeps {
 }
 
 export interface SseStream {
+  keyId: string;
   sessionId?: string | undefined;
+  /** Whether the caller may see events of this session; absent means every event. */
+  visible?: ((sessionId: string) => Promise<boolean>) | undefined;
   afterSeq: number;
   snapshot: () => Promise<{ type: string; data: unknown }>;
 }
+
+const settled = Promise.resolve();
+
+export const SseErrors = {
+  tooManyStreams: defineError("TOO_MANY_STREAMS", 429, "Too many open event streams; close one and retry."),
+};
 
 const frame = (e: StoredEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
@@ -54,6 +90,14 @@ export async function streamEvents(
   reply: FastifyReply,
   s: SseStream,
 ): Promise<void> {
+  const limit = deps.hub.over(s.keyId, req.ip);
+  if (limit) {
+    void reply.header("retry-after", "5");
+    throw new AppError(
+      SseErrors.tooManyStreams.spec,
+      `Too many open event streams (limits.${limit}); close one and retry.`,
+    );
+  }
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, {
@@ -69,7 +113,7 @@ export async function streamEvents(
   const early: StoredEvent[] = [];
   const pending: string[] = [];
   let blocked = false;
-  const untrack = deps.hub.add(() => close());
+  const untrack = deps.hub.add({ close: () => close(), keyId: s.keyId, ip: req.ip });
 
   const close = () => {
     if (closed) return;
@@ -102,10 +146,33 @@ export async function streamEvents(
       if (!res.write(pending.shift() as string)) blocked = true;
     }
   });
-  const deliver = (e: StoredEvent) => {
+  const seen = new Map<string, boolean>();
+  let order: Promise<void> = settled;
+  const send = (e: StoredEvent) => {
     if (e.seq <= lastSeq) return;
     lastSeq = e.seq;
     write(frame(e));
+  };
+  // Visibility is looked up once per session; deliveries stay in order behind a lookup.
+  const deliver = (e: StoredEvent) => {
+    const visible = s.visible;
+    if (!visible) return send(e);
+    if (e.sessionId === null) return;
+    const known = seen.get(e.sessionId);
+    if (known !== undefined && order === settled) return known ? send(e) : undefined;
+    const sessionId = e.sessionId;
+    order = order.then(async () => {
+      let ok = seen.get(sessionId);
+      if (ok === undefined) {
+        ok = await visible(sessionId).catch(() => false);
+        seen.set(sessionId, ok);
+      }
+      if (ok) send(e);
+    });
+    const current = order;
+    void current.then(() => {
+      if (order === current) order = settled;
+    });
   };
 
   const unsubscribe = deps.bus.subscribe((e) => {

@@ -31,6 +31,14 @@ export const SessionErrors = {
     "The Claude Code binary is not available; install it (npm install) or set claudePath in the config, then check GET /v1/ready.",
   ),
   notReady: defineError("SESSION_NOT_READY", 409, "The session is still starting; retry when its status is idle."),
+  workDirNotAllowed: defineError(
+    "WORKDIR_NOT_ALLOWED",
+    400,
+    "workDir is outside the directories this server allows; add a parent directory to security.allowedWorkDirs.",
+  ),
+  envNotAllowed: defineError("ENV_NOT_ALLOWED", 400, "This environment variable may not be set for a session."),
+  forbidden: defineError("SESSION_FORBIDDEN", 403, "Your API key may read this session but not act on it."),
+  tooManySessions: defineError("TOO_MANY_SESSIONS", 429, "Too many live sessions; kill one or wait for one to end."),
   notWorking: defineError(
     "SESSION_NOT_WORKING",
     409,

@@ -68,6 +68,8 @@ export const SessionSchema = z.object({
   updatedAt: z.string(),
   lastActivityAt: z.string(),
   parentId: z.string().nullable(),
+  tenant: z.string(),
+  ownerKeyId: z.string().nullable().describe("The API key that started the session."),
   claudeSessionId: z.string(),
   model: z.string().nullable(),
   permissionMode: PermissionModeSchema,

@@ -1,22 +1,39 @@
 // The session service: every session operation any transport (REST, MCP, CLI) may call.
 import { randomUUID } from "node:crypto";
-import { realpath, stat } from "node:fs/promises";
 import { approvalStore } from "../approval";
 import { ApprovalResolved } from "../approval/events";
 import type { DecisionInput } from "../approval/schema";
+import {
+  actorOf,
+  type Caller,
+  canActOnSession,
+  canReadSession,
+  SYSTEM_CALLER,
+  sessionListScope,
+  type TenantPolicies,
+} from "../auth";
+import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateText } from "../core/truncate";
+import type { Tx } from "../store/tx";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
 import { fail, runNext, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { MessageSubmitted, SessionCreated, SessionUpdated } from "./events";
+import { checkEnv, checkWorkDir } from "./guard";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
 
+type Access = "read" | "act";
+
 export class SessionService {
-  constructor(private readonly ctx: SessionContext) {}
+  private readonly tenants: TenantPolicies;
+
+  constructor(private readonly ctx: SessionContext) {
+    this.tenants = (t) => ({ shareSessions: ctx.config.auth.tenants[t]?.shareSessions ?? false });
+  }
 
   async view(s: SessionRecord): Promise<Session> {
     const pending = isLive(s.status) ? await approvalStore.pending(this.ctx.db, s.id) : [];
@@ -29,6 +46,8 @@ export class SessionService {
       updatedAt: s.updatedAt,
       lastActivityAt: s.lastActivityAt,
       parentId: s.parentId,
+      tenant: s.tenant,
+      ownerKeyId: s.ownerKeyId,
       claudeSessionId: s.claudeSessionId,
       model: s.model,
       permissionMode: s.permissionMode,
@@ -45,20 +64,34 @@ export class SessionService {
     };
   }
 
-  async resolve(idOrName: string): Promise<SessionRecord> {
+  /**
+   * The session `idOrName` names, if `caller` may `access` it. A session the caller may not read
+   * is reported as missing, so ids and names do not leak across tenants.
+   */
+  async resolve(idOrName: string, caller: Caller, access: Access = "read"): Promise<SessionRecord> {
+    const p = caller.principal;
     const s = idOrName.startsWith("ses_")
       ? await sessionStore.get(this.ctx.db, idOrName)
-      : await sessionStore.getByName(this.ctx.db, idOrName);
-    if (!s) throw SessionErrors.notFound({ details: { id: idOrName } });
+      : await sessionStore.getByName(this.ctx.db, idOrName, p.role === "admin" ? undefined : p.tenant);
+    if (!s || !canReadSession(p, s, this.tenants)) throw SessionErrors.notFound({ details: { id: idOrName } });
+    if (access === "act" && !canActOnSession(p, s, this.tenants))
+      throw SessionErrors.forbidden({ details: { id: s.id } });
     return s;
   }
 
-  async get(idOrName: string): Promise<Session> {
-    return this.view(await this.resolve(idOrName));
+  /** Whether `caller` may read the session with this id (for filtering streams). */
+  async canRead(sessionId: string, caller: Caller): Promise<boolean> {
+    const s = await sessionStore.get(this.ctx.db, sessionId);
+    return s !== undefined && canReadSession(caller.principal, s, this.tenants);
   }
 
-  async list(q: ListSessionsQuery): Promise<{ items: Session[]; nextCursor: string | null }> {
+  async get(idOrName: string, caller: Caller): Promise<Session> {
+    return this.view(await this.resolve(idOrName, caller));
+  }
+
+  async list(q: ListSessionsQuery, caller: Caller): Promise<{ items: Session[]; nextCursor: string | null }> {
     const rows = await sessionStore.list(this.ctx.db, {
+      ...sessionListScope(caller.principal, this.tenants),
       status: q.status,
       workDir: q.workDir,
       name: q.name,
@@ -72,32 +105,37 @@ export class SessionService {
     };
   }
 
-  async create(input: CreateSessionInput): Promise<{ session: Session; reused: boolean }> {
-    const workDir = await this.checkWorkDir(input.workDir);
+  async create(input: CreateSessionInput, caller: Caller): Promise<{ session: Session; reused: boolean }> {
+    const workDir = await checkWorkDir(input.workDir, this.ctx.config.security.allowedWorkDirs);
+    checkEnv(input.env, this.ctx.config.security.envDenylist);
     const check = await this.ctx.runtime.check();
     if (!check.ok) throw SessionErrors.runtimeUnavailable({ details: { path: check.path, reason: check.error } });
+    const p = caller.principal;
 
     if (input.reuse !== false && !input.resume) {
-      const reused = await this.findReusable(workDir, input.name);
+      const reused = await this.findReusable(workDir, input.name, caller);
       if (reused) {
-        if (input.prompt) await this.sendMessage(reused.id, input.prompt);
-        return { session: await this.get(reused.id), reused: true };
+        if (input.prompt) await this.sendMessage(reused.id, input.prompt, caller);
+        return { session: await this.get(reused.id, caller), reused: true };
       }
     }
     if (input.name) {
-      const taken = await sessionStore.list(this.ctx.db, { name: input.name, status: LIVE_STATUSES, limit: 1 });
-      if (taken.length > 0) throw SessionErrors.nameTaken({ details: { name: input.name, sessionId: taken[0]?.id } });
-    }
-    if (input.parentId && !(await sessionStore.get(this.ctx.db, input.parentId))) {
-      throw SessionErrors.notFound({
-        message: `parentId ${input.parentId} is not a session.`,
-        details: { parentId: input.parentId },
+      const taken = await sessionStore.list(this.ctx.db, {
+        name: input.name,
+        tenant: p.tenant,
+        status: LIVE_STATUSES,
+        limit: 1,
       });
+      if (taken.length > 0) throw SessionErrors.nameTaken({ details: { name: input.name } });
     }
+    if (input.parentId) await this.resolve(input.parentId, caller);
+    await this.checkLimits(caller);
 
     const now = this.ctx.clock.now().toISOString();
     const record: SessionRecord = {
       id: newId("ses"),
+      tenant: p.tenant,
+      ownerKeyId: p.keyId,
       name: input.name ?? null,
       status: "starting",
       workDir,
@@ -134,6 +172,17 @@ export class SessionService {
           }),
         );
         if (input.prompt) await this.enqueue(tx, live, input.prompt);
+        tx.audit(
+          this.audit(caller, "session.create", record.id, {
+            workDir,
+            name: record.name,
+            model: record.model,
+            permissionMode: record.permissionMode,
+            resume: input.resume ?? null,
+            envNames: Object.keys(input.env ?? {}),
+            promptChars: input.prompt?.length ?? 0,
+          }),
+        );
       });
     } catch (err) {
       this.ctx.lives.delete(record.id);
@@ -142,34 +191,47 @@ export class SessionService {
       throw err;
     }
     void startRuntime(this.ctx, live, record, record.conversationStarted);
-    return { session: await this.get(record.id), reused: false };
+    return { session: await this.get(record.id, caller), reused: false };
   }
 
-  async sendMessage(idOrName: string, text: string): Promise<{ queued: boolean; position: number }> {
-    const live = await this.live(idOrName);
+  async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
+    const live = await this.live(idOrName, caller);
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
     const queued = live.turn !== null || !live.ready || live.queue.length > 0;
-    await this.ctx.transact((tx) => this.enqueue(tx, live, text, queued));
+    await this.ctx.transact(async (tx) => {
+      await this.enqueue(tx, live, text, queued);
+      tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
+    });
     const position = queued ? live.queue.length : 0;
     await runNext(this.ctx, live);
     return { queued, position };
   }
 
-  async interrupt(idOrName: string): Promise<Session> {
-    const live = await this.live(idOrName);
+  async interrupt(idOrName: string, caller: Caller): Promise<Session> {
+    const live = await this.live(idOrName, caller);
     if (!live.turn) throw SessionErrors.notWorking();
-    live.turn.interrupted = true;
+    const turn = live.turn;
+    await this.ctx.transact(async (tx) =>
+      tx.audit(this.audit(caller, "session.interrupt", live.id, { turnId: turn.id })),
+    );
+    turn.interrupted = true;
     await live.handle?.interrupt();
-    return this.get(live.id);
+    return this.get(live.id, caller);
   }
 
   /** Like Esc in Claude Code: stop the turn, refuse pending tool calls, drop queued prompts. */
-  async escape(idOrName: string): Promise<Session & { droppedMessages: number }> {
-    const live = await this.live(idOrName);
+  async escape(idOrName: string, caller: Caller): Promise<Session & { droppedMessages: number }> {
+    const live = await this.live(idOrName, caller);
     const dropped = live.queue.splice(0);
-    const settled = await this.ctx.transact((tx) =>
-      settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape"),
-    );
+    const settled = await this.ctx.transact(async (tx) => {
+      tx.audit(
+        this.audit(caller, "session.escape", live.id, {
+          droppedMessages: dropped.length,
+          cancelledApprovals: live.approvals.size,
+        }),
+      );
+      return settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape");
+    });
     for (const p of settled)
       p.resolve({
         behavior: "deny",
@@ -180,11 +242,11 @@ export class SessionService {
       live.turn.interrupted = true;
       await live.handle?.interrupt();
     }
-    return { ...(await this.get(live.id)), droppedMessages: dropped.length };
+    return { ...(await this.get(live.id, caller)), droppedMessages: dropped.length };
   }
 
-  async decide(idOrName: string, approve: boolean, input: DecisionInput): Promise<Session> {
-    const live = await this.live(idOrName);
+  async decide(idOrName: string, approve: boolean, input: DecisionInput, caller: Caller): Promise<Session> {
+    const live = await this.live(idOrName, caller);
     const pending = input.approvalId
       ? live.approvals.get(input.approvalId)
       : [...live.approvals.values()].sort((a, b) => a.requestedAt - b.requestedAt)[0];
@@ -224,6 +286,14 @@ export class SessionService {
           waitMs,
         }),
       );
+      tx.audit(
+        this.audit(caller, approve ? "session.approve" : "session.reject", live.id, {
+          approvalId: pending.approvalId,
+          toolName: pending.toolName,
+          toolUseId: pending.toolUseId,
+          message,
+        }),
+      );
       if (live.approvals.size === 0)
         await transition(tx, this.ctx, live.id, "working", { reason: `tool call ${status}` });
     });
@@ -232,11 +302,11 @@ export class SessionService {
         ? { behavior: "allow" }
         : { behavior: "deny", message: message ?? `The user rejected this ${pending.toolName} call.` },
     );
-    return this.get(live.id);
+    return this.get(live.id, caller);
   }
 
-  async update(idOrName: string, input: UpdateSessionInput): Promise<Session> {
-    const live = await this.live(idOrName);
+  async update(idOrName: string, input: UpdateSessionInput, caller: Caller): Promise<Session> {
+    const live = await this.live(idOrName, caller);
     if (input.permissionMode) {
       if (!live.ready || !live.handle) throw SessionErrors.notReady();
       await live.handle.setPermissionMode(input.permissionMode);
@@ -244,14 +314,15 @@ export class SessionService {
       await this.ctx.transact(async (tx) => {
         await sessionStore.update(tx.db, live.id, { permissionMode: mode }, this.ctx.clock.now().toISOString());
         tx.emit(event(SessionUpdated, live.id, { permissionMode: mode }));
+        tx.audit(this.audit(caller, "session.update", live.id, { permissionMode: mode }));
       });
     }
-    return this.get(live.id);
+    return this.get(live.id, caller);
   }
 
   /** Ends the Claude Code process; the record and its history stay. */
-  async kill(idOrName: string, reason = "killed"): Promise<Session> {
-    const s = await this.resolve(idOrName);
+  async kill(idOrName: string, caller: Caller, reason = "killed"): Promise<Session> {
+    const s = await this.resolve(idOrName, caller, "act");
     const live = this.ctx.lives.get(s.id);
     if (!isLive(s.status)) return this.view(s);
     if (live) {
@@ -265,10 +336,11 @@ export class SessionService {
       }
       await sessionStore.abandonTurns(tx.db, s.id, this.ctx.clock.now().toISOString(), reason);
       await transition(tx, this.ctx, s.id, "stopped", { reason });
+      tx.audit(this.audit(caller, "session.kill", s.id, { reason }));
     });
     this.ctx.lives.delete(s.id);
     await live?.handle?.close();
-    return this.get(s.id);
+    return this.get(s.id, caller);
   }
 
   /** Restart survival: resume every session a previous server left live, or mark it failed. */
@@ -295,6 +367,7 @@ export class SessionService {
         }
         await sessionStore.abandonTurns(tx.db, s.id, at, "the server restarted during this turn");
         await transition(tx, this.ctx, s.id, "starting", { reason: "server restarted" });
+        tx.audit(this.audit(SYSTEM_CALLER, "session.resume", s.id, { claudeSessionId: s.claudeSessionId }));
       });
       void startRuntime(this.ctx, live, s, s.conversationStarted);
     }
@@ -315,8 +388,8 @@ export class SessionService {
     if (live) await fail(this.ctx, live, code, message);
   }
 
-  private async live(idOrName: string): Promise<LiveSession> {
-    const s = await this.resolve(idOrName);
+  private async live(idOrName: string, caller: Caller): Promise<LiveSession> {
+    const s = await this.resolve(idOrName, caller, "act");
     const live = this.ctx.lives.get(s.id);
     if (!isLive(s.status) || !live || live.closing) {
       throw SessionErrors.notLive({ details: { id: s.id, status: s.status } });
@@ -324,12 +397,27 @@ export class SessionService {
     return live;
   }
 
-  private async enqueue(
-    tx: Parameters<Parameters<SessionContext["transact"]>[0]>[0],
-    live: LiveSession,
-    text: string,
-    queued = true,
-  ) {
+  private audit(caller: Caller, action: string, sessionId: string, params: Record<string, unknown>): AuditEntry {
+    return { actor: actorOf(caller), action, target: { type: "session", id: sessionId }, params, outcome: "ok" };
+  }
+
+  private async checkLimits(caller: Caller) {
+    const p = caller.principal;
+    const { limits, auth } = this.ctx.config;
+    if ((await sessionStore.countLive(this.ctx.db, { ownerKeyId: p.keyId })) >= limits.concurrentSessionsPerKey) {
+      throw SessionErrors.tooManySessions({
+        message: `This API key already has ${limits.concurrentSessionsPerKey} live sessions (limits.concurrentSessionsPerKey); kill one first.`,
+      });
+    }
+    const tenantMax = auth.tenants[p.tenant]?.maxConcurrentSessions ?? limits.concurrentSessionsPerTenant;
+    if ((await sessionStore.countLive(this.ctx.db, { tenant: p.tenant })) >= tenantMax) {
+      throw SessionErrors.tooManySessions({
+        message: `Tenant ${p.tenant} already has ${tenantMax} live sessions; kill one first.`,
+      });
+    }
+  }
+
+  private async enqueue(tx: Tx, live: LiveSession, text: string, queued = true) {
     const itemId = newId("tri");
     const at = this.ctx.clock.now().toISOString();
     const stored = truncateText(text, this.ctx.config.transcript.maxItemChars).text;
@@ -350,21 +438,17 @@ export class SessionService {
     live.queue.push({ text, itemId });
   }
 
-  private async checkWorkDir(dir: string): Promise<string> {
-    try {
-      const resolved = await realpath(dir);
-      if ((await stat(resolved)).isDirectory()) return resolved;
-    } catch {
-      // reported below
-    }
-    throw SessionErrors.workDirNotFound({
-      message: `workDir ${JSON.stringify(dir)} is not an existing directory on the server.`,
-      details: { workDir: dir },
-    });
-  }
-
-  private async findReusable(workDir: string, name: string | undefined): Promise<SessionRecord | undefined> {
-    const idle = await sessionStore.list(this.ctx.db, { status: "idle", workDir });
-    return idle.find((s) => this.ctx.lives.get(s.id)?.ready && (name === undefined || s.name === name));
+  private async findReusable(
+    workDir: string,
+    name: string | undefined,
+    caller: Caller,
+  ): Promise<SessionRecord | undefined> {
+    const idle = await sessionStore.list(this.ctx.db, { status: "idle", workDir, tenant: caller.principal.tenant });
+    return idle.find(
+      (s) =>
+        this.ctx.lives.get(s.id)?.ready &&
+        (name === undefined || s.name === name) &&
+        canActOnSession(caller.principal, s, this.tenants),
+    );
   }
 }

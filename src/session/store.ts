@@ -26,6 +26,8 @@ interface SessionsTable {
   created_at: string;
   updated_at: string;
   last_activity_at: string;
+  tenant: string;
+  owner_key_id: string | null;
 }
 interface TranscriptTable {
   seq: number | undefined;
@@ -60,6 +62,8 @@ type Tables = { sessions: SessionsTable; transcript_items: TranscriptTable; turn
 
 export interface SessionRecord {
   id: string;
+  tenant: string;
+  ownerKeyId: string | null;
   name: string | null;
   status: SessionStatus;
   workDir: string;
@@ -99,6 +103,8 @@ export interface TurnRecord {
 
 const toRecord = (r: SessionsTable): SessionRecord => ({
   id: r.id,
+  tenant: r.tenant,
+  ownerKeyId: r.owner_key_id,
   name: r.name,
   status: r.status as SessionStatus,
   workDir: r.work_dir,
@@ -124,6 +130,8 @@ const toRecord = (r: SessionsTable): SessionRecord => ({
 const t = (db: Db) => db.withTables<Tables>();
 
 export interface SessionFilter {
+  tenant?: string | undefined;
+  ownerKeyId?: string | undefined;
   status?: SessionStatus | readonly SessionStatus[] | undefined;
   workDir?: string | undefined;
   name?: string | undefined;
@@ -137,6 +145,8 @@ export const sessionStore = {
       .insertInto("sessions")
       .values({
         id: s.id,
+        tenant: s.tenant,
+        owner_key_id: s.ownerKeyId,
         name: s.name,
         status: s.status,
         work_dir: s.workDir,
@@ -165,12 +175,11 @@ export const sessionStore = {
     return r ? toRecord(r) : undefined;
   },
 
-  /** The live session with this name, else the newest ended one. */
-  async getByName(db: Db, name: string): Promise<SessionRecord | undefined> {
-    const r = await t(db)
-      .selectFrom("sessions")
-      .selectAll()
-      .where("name", "=", name)
+  /** The tenant's live session with this name, else its newest ended one. */
+  async getByName(db: Db, name: string, tenant: string | undefined): Promise<SessionRecord | undefined> {
+    let q = t(db).selectFrom("sessions").selectAll().where("name", "=", name);
+    if (tenant) q = q.where("tenant", "=", tenant);
+    const r = await q
       .orderBy((eb) => eb.case().when("status", "in", ["stopped", "failed"]).then(1).else(0).end())
       .orderBy("id", "desc")
       .executeTakeFirst();
@@ -182,10 +191,22 @@ export const sessionStore = {
     if (typeof f.status === "string") q = q.where("status", "=", f.status);
     else if (f.status) q = q.where("status", "in", [...f.status]);
     if (f.workDir) q = q.where("work_dir", "=", f.workDir);
+    if (f.tenant) q = q.where("tenant", "=", f.tenant);
+    if (f.ownerKeyId) q = q.where("owner_key_id", "=", f.ownerKeyId);
     if (f.name) q = q.where("name", "=", f.name);
     if (f.beforeId) q = q.where("id", "<", f.beforeId);
     if (f.limit) q = q.limit(f.limit);
     return (await q.execute()).map(toRecord);
+  },
+
+  async countLive(db: Db, by: { tenant?: string; ownerKeyId?: string }): Promise<number> {
+    let q = t(db)
+      .selectFrom("sessions")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("status", "not in", ["stopped", "failed"]);
+    if (by.tenant) q = q.where("tenant", "=", by.tenant);
+    if (by.ownerKeyId) q = q.where("owner_key_id", "=", by.ownerKeyId);
+    return Number((await q.executeTakeFirstOrThrow()).n);
   },
 
   async update(

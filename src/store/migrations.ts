@@ -1,6 +1,7 @@
 // Schema history. Append new migrations; never edit one that has shipped.
 import { type Kysely, sql } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
+import { auditMigration } from "../audit/migration";
 import type { Db } from "./db";
 
 const migrations: Record<string, Migration> = {
@@ -98,6 +99,39 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("approvals_session").on("approvals").columns(["session_id", "status"]).execute();
     },
   },
+  "0002_auth": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("api_keys")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("tenant", "text", (c) => c.notNull())
+        .addColumn("scopes", "text")
+        .addColumn("rate_limit_per_minute", "integer")
+        .addColumn("secret_hash", "text", (c) => c.notNull())
+        .addColumn("previous_hash", "text")
+        .addColumn("previous_valid_until", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("created_by", "text")
+        .addColumn("expires_at", "text")
+        .addColumn("revoked_at", "text")
+        .addColumn("last_used_at", "text")
+        .addColumn("rotated_to", "text")
+        .execute();
+      await db.schema
+        .alterTable("sessions")
+        .addColumn("tenant", "text", (c) => c.notNull().defaultTo("default"))
+        .execute();
+      await db.schema.alterTable("sessions").addColumn("owner_key_id", "text").execute();
+      await db.schema.createIndex("sessions_tenant_owner").on("sessions").columns(["tenant", "owner_key_id"]).execute();
+      // Names are unique among a tenant's live sessions.
+      await sql`DROP INDEX sessions_live_name`.execute(db);
+      await sql`CREATE UNIQUE INDEX sessions_live_name ON sessions(tenant, name)
+        WHERE name IS NOT NULL AND status NOT IN ('stopped','failed')`.execute(db);
+    },
+  },
+  "0003_audit": auditMigration,
 };
 
 export async function migrate(db: Db): Promise<void> {

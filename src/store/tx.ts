@@ -1,5 +1,6 @@
 // Units of work: a state change and the events it produces commit in one transaction,
 // then the stored events are published to the bus.
+import type { AuditEntry } from "../core/audit";
 import type { EventBus, PendingEvent, StoredEvent } from "../core/events";
 import type { Db } from "./db";
 
@@ -7,19 +8,26 @@ export interface Tx {
   /** The transaction's connection; use it, never the outer db, inside the callback. */
   readonly db: Db;
   emit(...events: PendingEvent[]): void;
+  /** Records an action in the audit trail; it commits with the transaction or not at all. */
+  audit(entry: AuditEntry): void;
 }
 
 export type EventAppender = (db: Db, events: PendingEvent[]) => Promise<StoredEvent[]>;
 
+export type AuditAppender = (db: Db, entries: AuditEntry[]) => Promise<void>;
+
 export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
-export function createTransact(db: Db, append: EventAppender, bus: EventBus): Transact {
+export function createTransact(db: Db, append: EventAppender, bus: EventBus, appendAudit: AuditAppender): Transact {
   return async (fn) => {
     let stored: StoredEvent[] = [];
     const result = await db.transaction().execute(async (trx) => {
       const pending: PendingEvent[] = [];
-      const value = await fn({ db: trx, emit: (...e) => pending.push(...e) });
+      const audits: AuditEntry[] = [];
+      const value = await fn({ db: trx, emit: (...e) => pending.push(...e), audit: (a) => audits.push(a) });
       if (pending.length > 0) stored = await append(trx, pending);
+      // Fail closed: if the audit write throws, the whole unit of work rolls back.
+      if (audits.length > 0) await appendAudit(trx, audits);
       return value;
     });
     if (stored.length > 0) bus.publish(stored);

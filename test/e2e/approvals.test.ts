@@ -36,7 +36,7 @@ async function startWithPendingWrite(marker: string) {
     permissionMode: "default",
   });
   expect(created.status).toBe(201);
-  const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+  const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
   const requested = await sse.waitForType("approval.requested");
   await sse.waitForStatus("awaiting_approval");
   return { id: created.body.id as string, dir, file, sse, requested: requested.data.data as Json, script };
@@ -134,7 +134,7 @@ describe("approvals", () => {
     ]);
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "int-slow: talk slowly" });
     const id = created.body.id;
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
     await sse.waitForType("message.delta");
     const res = await aegis.api<Json>("POST", `/v1/sessions/${id}/interrupt`);
     expect(res.status).toBe(200);

@@ -75,7 +75,7 @@ describe("bad input", () => {
     expect(big.body.error.code).toBe("BODY_TOO_LARGE");
     const res = await fetch(`${aegis.url}/v1/sessions`, {
       method: "POST",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", authorization: `Bearer ${aegis.adminToken}` },
       body: "hello",
     });
     expect(res.status).toBe(415);

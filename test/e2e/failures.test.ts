@@ -30,7 +30,7 @@ describe("failures", () => {
     const aegis = await aegisWith();
     const script = model.script("fail-529", [{ error: { status: 529 } }, { text: "recovered" }]);
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), prompt: "fail-529: hi" });
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     const failed = await sse.waitForType("turn.failed");
     expect(failed.data.data.code).toBe("MODEL_API_ERROR");
     expect(failed.data.data.message).toMatch(/overloaded/i);
@@ -51,7 +51,7 @@ describe("failures", () => {
       { text: "fine now" },
     ]);
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), prompt: "fail-drop: hi" });
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     await sse.waitForType("turn.failed");
     await sse.waitTurnsEnded(1);
     await aegis.api("POST", `/v1/sessions/${created.body.id}/messages`, { text: "fail-drop: again" });
@@ -64,7 +64,7 @@ describe("failures", () => {
     const aegis = await aegisWith();
     model.script("fail-401", [{ error: { status: 401 }, repeat: true }]);
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), prompt: "fail-401: hi" });
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     const ended = await sse.waitForType("session.ended");
     expect(ended.data.data.status).toBe("failed");
     const s = await aegis.api<Json>("GET", `/v1/sessions/${created.body.id}`);
@@ -77,7 +77,7 @@ describe("failures", () => {
   it("no credentials at all fails the session with AUTH_REQUIRED", async () => {
     const aegis = await aegisWith({}, { ANTHROPIC_API_KEY: "" });
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), prompt: "fail-nocreds: hi" });
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     await sse.waitForType("session.ended");
     const s = await aegis.api<Json>("GET", `/v1/sessions/${created.body.id}`);
     expect(s.body.error?.code).toBe("AUTH_REQUIRED");

@@ -9,6 +9,7 @@ import { type ModelServer, startModelServer } from "../support/model-server";
 import { type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
 
 type Json = Record<string, any>;
+const TOKEN = "restart-test-admin-token-0123456789";
 let model: ModelServer;
 let claude: ClaudeEnv;
 const cleanup: string[] = [];
@@ -33,7 +34,11 @@ async function api(
 ): Promise<{ status: number; body: Json }> {
   const res = await fetch(base + path, {
     method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}),
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, body: (await res.json()) as Json };
 }
@@ -65,7 +70,13 @@ const claudeProcesses = (dataDir: string) => {
 async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-"));
   cleanup.push(dataDir);
-  writeConfig(dataDir, { port: 0, logLevel: "warn", runtime: { env: claude.env } });
+  writeConfig(dataDir, {
+    port: 0,
+    logLevel: "warn",
+    runtime: { env: claude.env },
+    auth: { token: TOKEN },
+    security: { allowedWorkDirs: [tmpdir()] },
+  });
   const work = mkdtempSync(join(tmpdir(), "aegis-restart-wd-"));
   cleanup.push(work);
   const script = model.script(marker, [

@@ -62,7 +62,7 @@ describe("session lifecycle", () => {
     expect(created.body.id).toMatch(/^ses_/);
     expect(created.body.claudeSessionId).toMatch(/^[0-9a-f-]{36}$/);
     const id = created.body.id;
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
     await waitIdle(id, sse);
     expect(sse.events[0]?.event).toBe("session.snapshot");
     const deltas = sse
@@ -112,7 +112,7 @@ describe("session lifecycle", () => {
     const dir = freshDir();
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "life-queue: one" });
     const id = created.body.id;
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
     await sse.waitForType("message.delta");
     const queued = await aegis.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "life-queue: two" });
     expect(queued.status).toBe(202);
@@ -127,7 +127,7 @@ describe("session lifecycle", () => {
     const dir = freshDir();
     const a = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir });
     expect(a.status).toBe(201);
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${a.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${a.body.id}/events`);
     await sse.waitForStatus("idle");
     model.script("life-reuse", [{ text: "reused answer" }]);
     const b = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "life-reuse: hello" });
@@ -152,7 +152,7 @@ describe("session lifecycle", () => {
       prompt: "life-kill: go",
     });
     const id = created.body.id;
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
     await waitIdle(id, sse);
     const taken = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), name: "life-kill" });
     expect(taken.status).toBe(409);

@@ -32,7 +32,7 @@ describe("session options", () => {
     const dir = freshDir();
     const script = model.script("opt-pass", [
       {
-        toolUse: { name: "Bash", input: { command: "echo value=$AEGIS_TEST_VAR", description: "print the variable" } },
+        toolUse: { name: "Bash", input: { command: "echo value=$MY_TEST_VAR", description: "print the variable" } },
       },
       { toolUse: { name: "Write", input: { file_path: join(dir, "w.txt"), content: "allowed" } } },
       { text: "all done" },
@@ -44,10 +44,10 @@ describe("session options", () => {
       appendSystemPrompt: "AEGIS-APPENDED-INSTRUCTION",
       allowedTools: ["Bash", "Write"],
       disallowedTools: ["WebFetch"],
-      env: { AEGIS_TEST_VAR: "hello-env" },
+      env: { MY_TEST_VAR: "hello-env" },
     });
     expect(created.body.model).toBe("claude-aegis-test-1");
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     await sse.waitTurnsEnded(1);
     const first = script.requests[0]!;
     expect(first.body?.model).toBe("claude-aegis-test-1");
@@ -73,7 +73,7 @@ describe("session options", () => {
       maxTurns: 1,
       allowedTools: ["Bash"],
     });
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     const failed = await sse.waitForType("turn.failed");
     expect(failed.data.data.code).toBe("ERROR_MAX_TURNS");
     await sse.waitTurnsEnded(1);
@@ -84,7 +84,7 @@ describe("session options", () => {
     const dir = freshDir();
     const script = model.script("opt-resume", [{ text: "The code is OCTOPUS-42." }, { text: "It was OCTOPUS-42." }]);
     const a = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "opt-resume: remember" });
-    const sseA = new SseClient(`${aegis.url}/v1/sessions/${a.body.id}/events`);
+    const sseA = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${a.body.id}/events`);
     await sseA.waitTurnsEnded(1);
     await aegis.api("DELETE", `/v1/sessions/${a.body.id}`);
 
@@ -96,7 +96,7 @@ describe("session options", () => {
     });
     expect(b.status).toBe(201);
     expect(b.body).toMatchObject({ claudeSessionId: a.body.claudeSessionId, parentId: a.body.id, reused: false });
-    const sseB = new SseClient(`${aegis.url}/v1/sessions/${b.body.id}/events`);
+    const sseB = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${b.body.id}/events`);
     await sseB.waitForType("message.completed", (d) => d.text === "It was OCTOPUS-42.");
     expect(JSON.stringify(script.requests[1]?.body?.messages)).toContain("The code is OCTOPUS-42.");
     const bad = await aegis.api<Json>("POST", "/v1/sessions", {
@@ -122,7 +122,7 @@ describe("session options", () => {
       permissionMode: "default",
     });
     const id = created.body.id;
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
     await sse.waitForType("approval.requested");
     await aegis.api("POST", `/v1/sessions/${id}/approve`, {});
     await sse.waitTurnsEnded(1);

@@ -27,7 +27,7 @@ const freshDir = () => mkdtempSync(join(tmpdir(), "aegis-sse-"));
 async function sessionWithTurn(marker: string) {
   model.script(marker, [{ text: `reply for ${marker}`, chunks: 4 }]);
   const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir(), prompt: `${marker}: go` });
-  const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+  const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
   await sse.waitTurnsEnded(1);
   return { id: created.body.id as string, sse };
 }
@@ -38,16 +38,16 @@ describe("SSE", () => {
     const stored = sse.events.filter((e) => e.id);
     expect(stored.length).toBeGreaterThan(6);
     const cut = stored[3]!;
-    const again = new SseClient(`${aegis.url}/v1/sessions/${id}/events`, { "last-event-id": cut.id! });
+    const again = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`, { "last-event-id": cut.id! });
     await again.waitFor((e) => e.id === stored.at(-1)!.id);
     expect(again.events[0]?.event).toBe("session.snapshot");
     expect(again.events[0]?.data).toMatchObject({ id, status: "idle" });
     expect(again.events.filter((e) => e.id).map((e) => e.id)).toEqual(stored.slice(4).map((e) => e.id));
-    const viaQuery = new SseClient(`${aegis.url}/v1/sessions/${id}/events?after=${cut.id}`);
+    const viaQuery = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events?after=${cut.id}`);
     await viaQuery.waitFor((e) => e.id === stored.at(-1)!.id);
     expect(viaQuery.events.filter((e) => e.id).length).toBe(stored.length - 4);
     // the all-sessions stream carries this session's events too, under the same ids
-    const all = new SseClient(`${aegis.url}/v1/events?after=${Number(cut.id) - 1}`);
+    const all = SseClient.admin(aegis, `${aegis.url}/v1/events?after=${Number(cut.id) - 1}`);
     await all.waitFor((e) => e.id === stored.at(-1)!.id);
     expect(all.events[0]?.event).toBe("sessions.snapshot");
     expect(all.events.filter((e) => e.data.sessionId === id).map((e) => e.id)).toEqual(
@@ -58,16 +58,20 @@ describe("SSE", () => {
 
   it("sends heartbeats while idle", async () => {
     const text = await new Promise<string>((resolve, reject) => {
-      const req = request(`${aegis.url}/v1/events?after=999999999`, (res) => {
-        let buf = "";
-        res.on("data", (d) => {
-          buf += d;
-          if (buf.includes(": heartbeat")) {
-            req.destroy();
-            resolve(buf);
-          }
-        });
-      });
+      const req = request(
+        `${aegis.url}/v1/events?after=999999999`,
+        { headers: { authorization: `Bearer ${aegis.adminToken}` } },
+        (res) => {
+          let buf = "";
+          res.on("data", (d) => {
+            buf += d;
+            if (buf.includes(": heartbeat")) {
+              req.destroy();
+              resolve(buf);
+            }
+          });
+        },
+      );
       req.on("error", reject);
       req.end();
     });
@@ -79,16 +83,20 @@ describe("SSE", () => {
     const bus = aegis.app.bus;
     let slowRes: import("node:http").IncomingMessage | undefined;
     const slowConnected = new Promise<void>((resolve) => {
-      const slow = request(`${aegis.url}/v1/events?after=999999999`, (res) => {
-        res.pause(); // never read while the flood runs
-        slowRes = res;
-        resolve();
-      });
+      const slow = request(
+        `${aegis.url}/v1/events?after=999999999`,
+        { headers: { authorization: `Bearer ${aegis.adminToken}` } },
+        (res) => {
+          res.pause(); // never read while the flood runs
+          slowRes = res;
+          resolve();
+        },
+      );
       slow.on("error", () => {});
       slow.end();
     });
     await slowConnected;
-    const fast = new SseClient(`${aegis.url}/v1/events?after=999999999`);
+    const fast = SseClient.admin(aegis, `${aegis.url}/v1/events?after=999999999`);
     await fast.waitFor((e) => e.event === "sessions.snapshot");
     const subscribers = bus.size;
 
@@ -141,7 +149,7 @@ describe("SSE", () => {
       prompt: "sse-big: copy",
       permissionMode: "acceptEdits",
     });
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     await sse.waitTurnsEnded(1);
     expect(script.done).toBe(true);
     const read = sse.of("tool.completed").find((e) => e.data.data.toolName === "Read")!.data.data;

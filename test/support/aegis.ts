@@ -1,5 +1,6 @@
 // Starts a real Aegis server on port 0 with a temp data dir, its Claude Code processes pointed at
 // the scripted model server, plus small REST and SSE clients for tests.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,8 @@ import { type ClaudeEnv, makeClaudeEnv } from "./claude-env";
 export interface TestAegis {
   app: App;
   url: string;
+  /** The bootstrap admin token; api() sends it unless headers say otherwise. */
+  adminToken: string;
   dataDir: string;
   claude: ClaudeEnv;
   api: <T = Record<string, unknown>>(
@@ -30,9 +33,16 @@ export async function startAegis(
 ): Promise<TestAegis> {
   const dataDir = mkdtempSync(join(tmpdir(), "aegis-data-"));
   const claude = makeClaudeEnv(modelUrl, claudeExtra);
+  const adminToken = `test-admin-${randomBytes(16).toString("hex")}`;
   const { config } = loadConfig({
     env: { AEGIS_HOME: dataDir },
-    overrides: { port: 0, "runtime.env": claude.env, ...overrides },
+    overrides: {
+      port: 0,
+      "runtime.env": claude.env,
+      "auth.token": adminToken,
+      "security.allowedWorkDirs": [tmpdir()],
+      ...overrides,
+    },
   });
   const logger = createLogger(process.env.AEGIS_TEST_LOG ?? "silent");
   const app = await createApp({ config, logger });
@@ -40,7 +50,11 @@ export async function startAegis(
   const api: TestAegis["api"] = async (method, path, body, headers = {}) => {
     const res = await fetch(url + path, {
       method,
-      headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -55,6 +69,7 @@ export async function startAegis(
   return {
     app,
     url,
+    adminToken,
     dataDir,
     claude,
     api,
@@ -75,6 +90,7 @@ export interface SseEvent {
 /** An SSE subscription that collects events and lets a test wait for one. */
 export class SseClient {
   readonly events: SseEvent[] = [];
+  status: number | undefined;
   private readonly abort = new AbortController();
   private waiters: Array<{ pred: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }> = [];
   closed: Promise<void>;
@@ -83,9 +99,15 @@ export class SseClient {
     this.closed = this.run(url, headers);
   }
 
+  /** A stream opened with the test server's admin token. */
+  static admin(aegis: { adminToken: string }, url: string, headers: Record<string, string> = {}) {
+    return new SseClient(url, { authorization: `Bearer ${aegis.adminToken}`, ...headers });
+  }
+
   private async run(url: string, headers: Record<string, string>) {
     try {
       const res = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal: this.abort.signal });
+      this.status = res.status;
       if (!res.body) return;
       const parser = createParser({
         onEvent: (m: EventSourceMessage) => {

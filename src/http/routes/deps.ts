@@ -1,4 +1,5 @@
 // What route plugins receive: the domain services, never the database directly.
+import type { AuthService, SseTokens } from "../../auth";
 import type { EventBus } from "../../core/events";
 import type { EventStore } from "../../events/store";
 import type { Runtime } from "../../runtime/types";
@@ -7,6 +8,8 @@ import type { Db } from "../../store/db";
 import type { SseHub } from "../sse";
 
 export interface RouteDeps {
+  auth: AuthService;
+  sseTokens: SseTokens;
   sessions: SessionService;
   runtime: Runtime;
   db: Db;

@@ -2,12 +2,17 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { LIVE_STATUSES } from "../../session";
+import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
 import { resumePoint, streamEvents } from "../sse";
 import type { RouteDeps } from "./deps";
 import { SessionParams } from "./sessions";
 
 const StreamQuery = z.strictObject({
+  sse_token: z
+    .string()
+    .optional()
+    .describe("A single-use token from POST /v1/auth/sse-token, for clients that cannot send headers."),
   after: z.coerce.number().int().min(0).optional().describe("Replay events after this sequence (Last-Event-ID wins)."),
 });
 const streamResponse = {
@@ -20,6 +25,7 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
   app.get(
     "/sessions/:id/events",
     {
+      config: { permission: "event.read", sseToken: true },
       schema: {
         operationId: "session.events",
         tags: ["events"],
@@ -30,11 +36,13 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
       },
     },
     async (req, reply) => {
-      const s = await deps.sessions.resolve(req.params.id);
+      const caller = callerOf(req);
+      const s = await deps.sessions.resolve(req.params.id, caller);
       await streamEvents(sse, req, reply, {
+        keyId: caller.principal.keyId,
         sessionId: s.id,
         afterSeq: resumePoint(req, req.query.after),
-        snapshot: async () => ({ type: "session.snapshot", data: await deps.sessions.get(s.id) }),
+        snapshot: async () => ({ type: "session.snapshot", data: await deps.sessions.get(s.id, caller) }),
       });
     },
   );
@@ -42,6 +50,7 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
   app.get(
     "/events",
     {
+      config: { permission: "event.read", sseToken: true },
       schema: {
         operationId: "event.stream",
         tags: ["events"],
@@ -51,11 +60,15 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
       },
     },
     async (req, reply) => {
+      const caller = callerOf(req);
       await streamEvents(sse, req, reply, {
+        keyId: caller.principal.keyId,
         afterSeq: resumePoint(req, req.query.after),
+        visible:
+          caller.principal.role === "admin" ? undefined : (sessionId) => deps.sessions.canRead(sessionId, caller),
         snapshot: async () => ({
           type: "sessions.snapshot",
-          data: (await deps.sessions.list({ limit: 200, status: undefined })).items.filter((s) =>
+          data: (await deps.sessions.list({ limit: 200, status: undefined }, caller)).items.filter((s) =>
             LIVE_STATUSES.includes(s.status),
           ),
         }),

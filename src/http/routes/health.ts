@@ -16,6 +16,7 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
   app.get(
     "/health",
     {
+      config: { public: true },
       schema: {
         operationId: "health.get",
         tags: ["health"],
@@ -29,6 +30,7 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
   app.get(
     "/ready",
     {
+      config: { permission: "metrics.read" },
       schema: {
         operationId: "ready.get",
         tags: ["health"],

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { DecisionInputSchema } from "../../approval";
 import { SendMessageInputSchema, SendMessageResultSchema, SessionSchema } from "../../session";
+import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
 import type { RouteDeps } from "./deps";
 import { SessionParams } from "./sessions";
@@ -13,6 +14,7 @@ export const sessionControlRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
   app.post(
     "/sessions/:id/messages",
     {
+      config: { permission: "session.control" },
       schema: {
         operationId: "session.message",
         tags: ["sessions"],
@@ -22,12 +24,13 @@ export const sessionControlRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
         response: { 202: SendMessageResultSchema, ...errors, 429: ErrorResponseSchema },
       },
     },
-    async (req, reply) => reply.code(202).send(await sessions.sendMessage(req.params.id, req.body.text)),
+    async (req, reply) => reply.code(202).send(await sessions.sendMessage(req.params.id, req.body.text, callerOf(req))),
   );
 
   app.post(
     "/sessions/:id/interrupt",
     {
+      config: { permission: "session.control" },
       schema: {
         operationId: "session.interrupt",
         tags: ["sessions"],
@@ -36,12 +39,13 @@ export const sessionControlRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
         response: { 200: SessionSchema, ...errors },
       },
     },
-    async (req) => sessions.interrupt(req.params.id),
+    async (req) => sessions.interrupt(req.params.id, callerOf(req)),
   );
 
   app.post(
     "/sessions/:id/escape",
     {
+      config: { permission: "session.control" },
       schema: {
         operationId: "session.escape",
         tags: ["sessions"],
@@ -50,7 +54,7 @@ export const sessionControlRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
         response: { 200: SessionSchema.extend({ droppedMessages: z.number().int() }), ...errors },
       },
     },
-    async (req) => sessions.escape(req.params.id),
+    async (req) => sessions.escape(req.params.id, callerOf(req)),
   );
 
   for (const [verb, approve] of [
@@ -60,6 +64,7 @@ export const sessionControlRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
     app.post(
       `/sessions/:id/${verb}`,
       {
+        config: { permission: "session.control" },
         schema: {
           operationId: `session.${verb}`,
           tags: ["approvals"],
@@ -69,7 +74,7 @@ export const sessionControlRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
           response: { 200: SessionSchema, ...errors },
         },
       },
-      async (req) => sessions.decide(req.params.id, approve, req.body ?? {}),
+      async (req) => sessions.decide(req.params.id, approve, req.body ?? {}, callerOf(req)),
     );
   }
 };

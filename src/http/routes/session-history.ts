@@ -10,6 +10,7 @@ import {
   TranscriptItemSchema,
   transcriptPage,
 } from "../../session";
+import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
 import type { RouteDeps } from "./deps";
 import { SessionParams } from "./sessions";
@@ -18,6 +19,7 @@ export const sessionHistoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
   app.get(
     "/sessions/:id/transcript",
     {
+      config: { permission: "session.read" },
       schema: {
         operationId: "session.transcript",
         tags: ["sessions"],
@@ -28,7 +30,7 @@ export const sessionHistoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
       },
     },
     async (req) => {
-      const s = await sessions.resolve(req.params.id);
+      const s = await sessions.resolve(req.params.id, callerOf(req));
       return transcriptPage(db, s.id, req.query.cursor, req.query.limit);
     },
   );
@@ -36,6 +38,7 @@ export const sessionHistoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
   app.get(
     "/sessions/:id/metrics",
     {
+      config: { permission: "session.read" },
       schema: {
         operationId: "session.metrics",
         tags: ["sessions"],
@@ -44,12 +47,13 @@ export const sessionHistoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
         response: { 200: SessionMetricsSchema, 404: ErrorResponseSchema },
       },
     },
-    async (req) => sessionMetrics(db, (await sessions.resolve(req.params.id)).id),
+    async (req) => sessionMetrics(db, (await sessions.resolve(req.params.id, callerOf(req))).id),
   );
 
   app.get(
     "/sessions/:id/latency",
     {
+      config: { permission: "session.read" },
       schema: {
         operationId: "session.latency",
         tags: ["sessions"],
@@ -58,6 +62,6 @@ export const sessionHistoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
         response: { 200: SessionLatencySchema, 404: ErrorResponseSchema },
       },
     },
-    async (req) => sessionLatency(db, (await sessions.resolve(req.params.id)).id),
+    async (req) => sessionLatency(db, (await sessions.resolve(req.params.id, callerOf(req))).id),
   );
 };

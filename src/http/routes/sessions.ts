@@ -9,16 +9,24 @@ import {
   SessionWithReuseSchema,
   UpdateSessionInputSchema,
 } from "../../session";
+import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
 import type { RouteDeps } from "./deps";
 
 export const SessionParams = z.object({ id: z.string().min(1).max(200).describe("Session id (ses_…) or name.") });
-const errors = { 400: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
+const errors = {
+  400: ErrorResponseSchema,
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema,
+  404: ErrorResponseSchema,
+  409: ErrorResponseSchema,
+};
 
 export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { sessions }) => {
   app.post(
     "/sessions",
     {
+      config: { permission: "session.create" },
       schema: {
         operationId: "session.create",
         tags: ["sessions"],
@@ -28,7 +36,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ses
       },
     },
     async (req, reply) => {
-      const { session, reused } = await sessions.create(req.body);
+      const { session, reused } = await sessions.create(req.body, callerOf(req));
       return reply.code(reused ? 200 : 201).send({ ...session, reused });
     },
   );
@@ -36,6 +44,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ses
   app.get(
     "/sessions",
     {
+      config: { permission: "session.read" },
       schema: {
         operationId: "session.list",
         tags: ["sessions"],
@@ -44,12 +53,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ses
         response: { 200: pageOf(SessionSchema), 400: ErrorResponseSchema },
       },
     },
-    async (req) => sessions.list(req.query),
+    async (req) => sessions.list(req.query, callerOf(req)),
   );
 
   app.get(
     "/sessions/:id",
     {
+      config: { permission: "session.read" },
       schema: {
         operationId: "session.get",
         tags: ["sessions"],
@@ -58,12 +68,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ses
         response: { 200: SessionSchema, 404: ErrorResponseSchema },
       },
     },
-    async (req) => sessions.get(req.params.id),
+    async (req) => sessions.get(req.params.id, callerOf(req)),
   );
 
   app.patch(
     "/sessions/:id",
     {
+      config: { permission: "session.control" },
       schema: {
         operationId: "session.update",
         tags: ["sessions"],
@@ -73,12 +84,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ses
         response: { 200: SessionSchema, ...errors },
       },
     },
-    async (req) => sessions.update(req.params.id, req.body),
+    async (req) => sessions.update(req.params.id, req.body, callerOf(req)),
   );
 
   app.delete(
     "/sessions/:id",
     {
+      config: { permission: "session.control" },
       schema: {
         operationId: "session.kill",
         tags: ["sessions"],
@@ -87,6 +99,6 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { ses
         response: { 200: SessionSchema, 404: ErrorResponseSchema },
       },
     },
-    async (req) => sessions.kill(req.params.id),
+    async (req) => sessions.kill(req.params.id, callerOf(req)),
   );
 };

@@ -1,0 +1,42 @@
+// Canonical JSON (RFC 8785, JCS) and the normalisation that keeps a value's canonical form stable
+// through SQLite and JSON round trips.
+import canonicalize from "canonicalize";
+
+// With the `u` flag a surrogate pair is one code point, so these match only lone surrogates.
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+const HAS_LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Replaces lone UTF-16 surrogates with U+FFFD, as UTF-8 storage would. */
+export function toWellFormed(s: string): string {
+  return s.replace(LONE_SURROGATES, "\uFFFD");
+}
+
+/** The RFC 8785 serialisation of a JSON-compatible value; throws on NaN, Infinity, lone surrogates and cycles. */
+export function canonicalJson(value: unknown): string {
+  const out = canonicalize(value);
+  if (out === undefined) throw new TypeError("value has no JSON representation");
+  return out;
+}
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * The value as JSON would carry it (`toJSON` applied, undefined dropped, non-finite numbers to
+ * null), with every string and key made well-formed. Hashing this instead of the caller's value
+ * means what is read back from the database or an export hashes the same.
+ */
+export function toJsonValue(value: unknown): JsonValue {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError("value has no JSON representation");
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v === "string") return toWellFormed(v);
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      if (keys.some((k) => HAS_LONE_SURROGATE.test(k))) {
+        // fromEntries defines own properties, so a "__proto__" key stays data.
+        return Object.fromEntries(keys.map((k) => [toWellFormed(k), (v as Record<string, unknown>)[k]]));
+      }
+    }
+    return v;
+  }) as JsonValue;
+}

@@ -1,0 +1,53 @@
+// The hash chain: how a record's hash is computed and how the next record is built from the head.
+import { createHash } from "node:crypto";
+import { monotonicFactory } from "ulid";
+import { canonicalJson, toJsonValue, toWellFormed } from "./canonical-json";
+import type { AuditInput, AuditRecord, ChainHead } from "./schema";
+
+const nextUlid = monotonicFactory();
+
+/** A new audit record id: a lowercase ULID (core/ids has no audit prefix yet). */
+export function newAuditId(): string {
+  return nextUlid().toLowerCase();
+}
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** SHA-256 hex over the JCS form of the record with every field except `hash` (prevHash included). */
+export function hashRecord(record: Omit<AuditRecord, "hash"> & { hash?: string }): string {
+  const { hash: _ignored, ...body } = record;
+  return sha256Hex(canonicalJson(body));
+}
+
+const nullableWellFormed = (s: string | null) => (s === null ? null : toWellFormed(s));
+
+/**
+ * The record that follows `head`. Strings are made well-formed and params normalised to plain
+ * JSON first, so the stored or exported record re-hashes to the same value.
+ */
+export function buildRecord(head: ChainHead, input: AuditInput, meta: { id: string; time: string }): AuditRecord {
+  const params = toJsonValue(input.params);
+  if (params === null || typeof params !== "object" || Array.isArray(params)) {
+    throw new TypeError("audit params must be a JSON object");
+  }
+  const body: Omit<AuditRecord, "hash"> = {
+    seq: head.seq + 1,
+    id: meta.id,
+    time: meta.time,
+    actor: {
+      keyId: nullableWellFormed(input.actor.keyId),
+      role: nullableWellFormed(input.actor.role),
+      tenant: nullableWellFormed(input.actor.tenant),
+      ip: nullableWellFormed(input.actor.ip),
+    },
+    action: toWellFormed(input.action),
+    target: input.target ? { type: toWellFormed(input.target.type), id: toWellFormed(input.target.id) } : null,
+    params,
+    outcome: input.outcome,
+    ...(input.error === undefined ? {} : { error: toWellFormed(input.error) }),
+    prevHash: head.hash,
+  };
+  return { ...body, hash: hashRecord(body) };
+}

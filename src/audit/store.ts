@@ -1,0 +1,197 @@
+// Audit persistence (SQLite): appending to the chain, querying and streaming it, and checkpoints.
+import { type Clock, systemClock } from "../core/clock";
+import type { Db } from "../store/db";
+import { canonicalJson } from "./canonical-json";
+import { buildRecord, newAuditId } from "./chain";
+import {
+  type AuditInput,
+  AuditInputSchema,
+  type AuditListFilter,
+  AuditListFilterSchema,
+  type AuditOutcome,
+  type AuditRecord,
+  type ChainHead,
+  GENESIS_HEAD,
+  type SignedCheckpoint,
+} from "./schema";
+
+export { auditMigration } from "./migration";
+
+export interface AuditRecordsTable {
+  seq: number;
+  id: string;
+  time: string;
+  actor_key_id: string | null;
+  actor_role: string | null;
+  actor_tenant: string | null;
+  actor_ip: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  /** The params object as canonical JSON. */
+  params: string;
+  outcome: string;
+  error: string | null;
+  prev_hash: string;
+  hash: string;
+}
+export interface AuditCheckpointsTable {
+  seq: number;
+  key_id: string;
+  hash: string;
+  time: string;
+  signature: string;
+}
+export type AuditTables = { audit_records: AuditRecordsTable; audit_checkpoints: AuditCheckpointsTable };
+
+export interface SeqRange {
+  /** Exclusive lower bound. */
+  afterSeq?: number;
+  /** Inclusive upper bound. */
+  untilSeq?: number;
+}
+
+const toRow = (r: AuditRecord): AuditRecordsTable => ({
+  seq: r.seq,
+  id: r.id,
+  time: r.time,
+  actor_key_id: r.actor.keyId,
+  actor_role: r.actor.role,
+  actor_tenant: r.actor.tenant,
+  actor_ip: r.actor.ip,
+  action: r.action,
+  target_type: r.target?.type ?? null,
+  target_id: r.target?.id ?? null,
+  params: canonicalJson(r.params),
+  outcome: r.outcome,
+  error: r.error ?? null,
+  prev_hash: r.prevHash,
+  hash: r.hash,
+});
+
+// Not validated here: verifyChain parses every record, so a tampered row is reported there.
+const toRecord = (row: AuditRecordsTable): AuditRecord => ({
+  seq: Number(row.seq),
+  id: row.id,
+  time: row.time,
+  actor: { keyId: row.actor_key_id, role: row.actor_role, tenant: row.actor_tenant, ip: row.actor_ip },
+  action: row.action,
+  target: row.target_type !== null && row.target_id !== null ? { type: row.target_type, id: row.target_id } : null,
+  params: JSON.parse(row.params),
+  outcome: row.outcome as AuditOutcome,
+  ...(row.error === null ? {} : { error: row.error }),
+  prevHash: row.prev_hash,
+  hash: row.hash,
+});
+
+const toCheckpoint = (row: AuditCheckpointsTable): SignedCheckpoint => ({
+  seq: Number(row.seq),
+  hash: row.hash,
+  time: row.time,
+  keyId: row.key_id,
+  signature: row.signature,
+});
+
+const tables = (db: Db) => db.withTables<AuditTables>();
+
+/** The last record's seq and hash, or the genesis head when the chain is empty. */
+async function head(db: Db): Promise<ChainHead> {
+  const row = await tables(db)
+    .selectFrom("audit_records")
+    .select(["seq", "hash"])
+    .orderBy("seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { seq: Number(row.seq), hash: row.hash } : GENESIS_HEAD;
+}
+
+/**
+ * Appends records after the current head. Call it with the caller's transaction (`tx.db`) so the
+ * audit write commits or rolls back with the action it records; given a plain connection it
+ * opens its own transaction.
+ */
+async function appendMany(db: Db, inputs: readonly AuditInput[], clock: Clock = systemClock): Promise<AuditRecord[]> {
+  const parsed = inputs.map((input) => AuditInputSchema.parse(input));
+  const run = async (conn: Db) => {
+    let at = await head(conn);
+    const out: AuditRecord[] = [];
+    for (const input of parsed) {
+      const record = buildRecord(at, input, { id: newAuditId(), time: clock.now().toISOString() });
+      await tables(conn).insertInto("audit_records").values(toRow(record)).execute();
+      out.push(record);
+      at = record;
+    }
+    return out;
+  };
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
+}
+
+async function* iterate(db: Db, batchSize = 500, range: SeqRange = {}): AsyncGenerator<AuditRecord> {
+  let after = range.afterSeq ?? 0;
+  for (;;) {
+    let q = tables(db).selectFrom("audit_records").selectAll().where("seq", ">", after);
+    if (range.untilSeq !== undefined) q = q.where("seq", "<=", range.untilSeq);
+    const rows = await q.orderBy("seq").limit(batchSize).execute();
+    for (const row of rows) yield toRecord(row);
+    const last = rows.at(-1);
+    if (!last || rows.length < batchSize) return;
+    after = Number(last.seq);
+  }
+}
+
+export const auditStore = {
+  head,
+  appendMany,
+
+  /** Appends one record; see appendMany for the transaction contract. */
+  async append(db: Db, input: AuditInput, clock: Clock = systemClock): Promise<AuditRecord> {
+    const [record] = await appendMany(db, [input], clock);
+    return record!;
+  },
+
+  /** Records matching every given filter, ascending by seq; page with `afterSeq` = the last seq seen. */
+  async list(db: Db, filter: AuditListFilter = {}): Promise<AuditRecord[]> {
+    const f = AuditListFilterSchema.parse(filter);
+    let q = tables(db).selectFrom("audit_records").selectAll();
+    if (f.actorKeyId !== undefined) q = q.where("actor_key_id", "=", f.actorKeyId);
+    if (f.tenant !== undefined) q = q.where("actor_tenant", "=", f.tenant);
+    if (f.action !== undefined) q = q.where("action", "=", f.action);
+    if (f.targetType !== undefined) q = q.where("target_type", "=", f.targetType);
+    if (f.targetId !== undefined) q = q.where("target_id", "=", f.targetId);
+    if (f.outcome !== undefined) q = q.where("outcome", "=", f.outcome);
+    // Stored times are UTC toISOString() output, so normalised bounds compare as strings.
+    if (f.from !== undefined) q = q.where("time", ">=", new Date(f.from).toISOString());
+    if (f.to !== undefined) q = q.where("time", "<", new Date(f.to).toISOString());
+    if (f.afterSeq !== undefined) q = q.where("seq", ">", f.afterSeq);
+    const rows = await q.orderBy("seq").limit(f.limit).execute();
+    return rows.map(toRecord);
+  },
+
+  /** Streams the chain in seq order, one query per batch, so an export never holds it all. */
+  iterate,
+
+  async appendCheckpoint(db: Db, cp: SignedCheckpoint): Promise<void> {
+    await tables(db)
+      .insertInto("audit_checkpoints")
+      .values({ seq: cp.seq, key_id: cp.keyId, hash: cp.hash, time: cp.time, signature: cp.signature })
+      .execute();
+  },
+
+  async listCheckpoints(db: Db, range: SeqRange = {}): Promise<SignedCheckpoint[]> {
+    let q = tables(db).selectFrom("audit_checkpoints").selectAll();
+    if (range.afterSeq !== undefined) q = q.where("seq", ">", range.afterSeq);
+    if (range.untilSeq !== undefined) q = q.where("seq", "<=", range.untilSeq);
+    return (await q.orderBy("seq").orderBy("key_id").execute()).map(toCheckpoint);
+  },
+
+  async lastCheckpoint(db: Db): Promise<SignedCheckpoint | undefined> {
+    const row = await tables(db)
+      .selectFrom("audit_checkpoints")
+      .selectAll()
+      .orderBy("seq", "desc")
+      .orderBy("time", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toCheckpoint(row) : undefined;
+  },
+};

@@ -1,0 +1,112 @@
+// API keys, roles, principals: who is calling.
+import { z } from "zod";
+import { idSchema } from "../core/ids";
+import { PermissionSchema } from "./permissions";
+
+export const RoleSchema = z.enum(["admin", "operator", "viewer"]);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const TenantSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, "use lowercase letters, digits, '_' and '-'");
+
+export const ApiKeySchema = z.object({
+  id: idSchema("key"),
+  name: z.string(),
+  role: RoleSchema,
+  tenant: z.string(),
+  scopes: z.array(PermissionSchema).nullable().describe("When set, the key may do only these (within its role)."),
+  rateLimitPerMinute: z.number().int().nullable(),
+  createdAt: z.string(),
+  createdBy: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  rotatedTo: z.string().nullable().describe("The key that replaced this one, if rotated."),
+});
+export type ApiKey = z.infer<typeof ApiKeySchema>;
+
+export const CreateKeyInputSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  role: RoleSchema,
+  tenant: TenantSchema.optional().describe("Defaults to the caller's tenant."),
+  scopes: z.array(PermissionSchema).min(1).optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(10 * 365 * 24 * 3600)
+    .optional(),
+  rateLimitPerMinute: z.number().int().positive().max(100_000).optional(),
+});
+export type CreateKeyInput = z.infer<typeof CreateKeyInputSchema>;
+
+export const CreatedKeySchema = ApiKeySchema.extend({
+  token: z.string().describe("The secret. Shown once; only a keyed hash is stored."),
+});
+
+export const RotateKeyInputSchema = z.strictObject({
+  gracePeriodSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600)
+    .default(3600)
+    .describe("How long the old secret keeps working."),
+});
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  role: Role;
+  tenant: string;
+  scopes: readonly string[] | null;
+  rateLimitPerMinute: number | null;
+  /** How the caller proved itself. */
+  via: "api_key" | "bootstrap_token" | "sse_token";
+}
+
+export const PrincipalSchema = z.object({
+  keyId: z.string(),
+  name: z.string(),
+  role: RoleSchema,
+  tenant: z.string(),
+  scopes: z.array(z.string()).nullable(),
+  via: z.enum(["api_key", "bootstrap_token", "sse_token"]),
+  permissions: z.array(PermissionSchema),
+});
+
+/** A request's caller: the principal and the client address. */
+export interface Caller {
+  principal: Principal;
+  ip: string | null;
+}
+
+/** Aegis itself (restart recovery, timers). */
+export const SYSTEM_CALLER: Caller = {
+  principal: {
+    keyId: "system",
+    name: "aegis",
+    role: "admin",
+    tenant: "default",
+    scopes: null,
+    rateLimitPerMinute: null,
+    via: "api_key",
+  },
+  ip: null,
+};
+
+export function actorOf(c: Caller): Actor {
+  return { keyId: c.principal.keyId, role: c.principal.role, tenant: c.principal.tenant, ip: c.ip };
+}
+
+/** Who did something, as the audit trail records it. */
+export interface Actor {
+  keyId: string | null;
+  role: Role | null;
+  tenant: string | null;
+  ip: string | null;
+}

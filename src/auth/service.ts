@@ -1,0 +1,184 @@
+// API key lifecycle and authentication.
+
+import type { AuditEntry } from "../core/audit";
+import type { Clock } from "../core/clock";
+import { newId } from "../core/ids";
+import type { Logger } from "../core/log";
+import type { Db } from "../store/db";
+import type { Transact } from "../store/tx";
+import { AuthErrors } from "./errors";
+import { permissionsOf, ROLE_PERMISSIONS } from "./permissions";
+import { type ApiKey, actorOf, type Caller, type CreateKeyInput, type Principal, type Role } from "./schema";
+import { type KeyRecord, keyStore, publicKey } from "./store";
+import { hashToken, keyIdOf, newToken, sameHash, sameSecret } from "./tokens";
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+const TOUCH_EVERY_MS = 60_000;
+
+export interface AuthDeps {
+  db: Db;
+  transact: Transact;
+  clock: Clock;
+  log: Logger;
+  serverSecret: Buffer;
+  /** AEGIS_AUTH_TOKEN: an admin token for automation, never stored. */
+  bootstrapToken?: string | undefined;
+}
+
+export const BOOTSTRAP_PRINCIPAL: Principal = {
+  keyId: "bootstrap",
+  name: "bootstrap token",
+  role: "admin",
+  tenant: "default",
+  scopes: null,
+  rateLimitPerMinute: null,
+  via: "bootstrap_token",
+};
+
+export class AuthService {
+  private readonly touched = new Map<string, number>();
+
+  constructor(private readonly deps: AuthDeps) {}
+
+  /** On first start, creates an admin key and returns its token (to print once). */
+  async bootstrap(): Promise<{ key: ApiKey; token: string } | undefined> {
+    if (this.deps.bootstrapToken) return undefined;
+    if ((await keyStore.count(this.deps.db)) > 0) return undefined;
+    return this.insertKey({ name: "initial admin", role: "admin", tenant: "default" }, null);
+  }
+
+  private audit(caller: Caller | null, action: string, keyId: string, params: Record<string, unknown>): AuditEntry {
+    return {
+      actor: caller ? actorOf(caller) : { keyId: "system", role: null, tenant: null, ip: null },
+      action,
+      target: { type: "api_key", id: keyId },
+      params,
+      outcome: "ok",
+    };
+  }
+
+  async authenticate(token: string): Promise<Principal | undefined> {
+    if (this.deps.bootstrapToken && sameSecret(token, this.deps.bootstrapToken)) return BOOTSTRAP_PRINCIPAL;
+    const id = keyIdOf(token);
+    if (!id) return undefined;
+    const key = await keyStore.get(this.deps.db, id);
+    if (!key || key.revokedAt) return undefined;
+    const now = this.deps.clock.now();
+    if (key.expiresAt && Date.parse(key.expiresAt) <= now.getTime()) return undefined;
+    const hash = hashToken(this.deps.serverSecret, token);
+    const current = sameHash(hash, key.secretHash);
+    const previous =
+      !current &&
+      key.previousHash !== null &&
+      key.previousValidUntil !== null &&
+      Date.parse(key.previousValidUntil) > now.getTime() &&
+      sameHash(hash, key.previousHash);
+    if (!current && !previous) return undefined;
+    await this.touch(key.id, now);
+    return {
+      keyId: key.id,
+      name: key.name,
+      role: key.role,
+      tenant: key.tenant,
+      scopes: key.scopes,
+      rateLimitPerMinute: key.rateLimitPerMinute,
+      via: "api_key",
+    };
+  }
+
+  async createKey(input: CreateKeyInput, by: Caller): Promise<ApiKey & { token: string }> {
+    const caller = by.principal;
+    if (RANK[input.role] > RANK[caller.role]) throw AuthErrors.roleAboveCaller();
+    if (input.scopes?.some((s) => !ROLE_PERMISSIONS[input.role].includes(s))) {
+      throw AuthErrors.scopeBeyondRole({ details: { allowed: ROLE_PERMISSIONS[input.role] } });
+    }
+    const tenant = caller.role === "admin" ? (input.tenant ?? caller.tenant) : caller.tenant;
+    const { key, token } = await this.insertKey({ ...input, tenant }, by);
+    return { ...key, token };
+  }
+
+  async listKeys(caller: Principal): Promise<ApiKey[]> {
+    const rows = await keyStore.list(this.deps.db, caller.role === "admin" ? undefined : caller.tenant);
+    return rows.map(publicKey);
+  }
+
+  async revokeKey(id: string, by: Caller): Promise<ApiKey> {
+    const key = await this.mustGet(id);
+    await this.deps.transact(async (tx) => {
+      await keyStore.revoke(tx.db, id, this.deps.clock.now().toISOString());
+      tx.audit(this.audit(by, "key.revoke", id, { name: key.name, role: key.role, tenant: key.tenant }));
+    });
+    return publicKey((await keyStore.get(this.deps.db, id)) ?? key);
+  }
+
+  /** New secret for the same key; the old secret keeps working for the grace period. */
+  async rotateKey(id: string, gracePeriodSeconds: number, by: Caller): Promise<ApiKey & { token: string }> {
+    const key = await this.mustGet(id);
+    if (key.revokedAt) throw AuthErrors.keyNotFound({ message: "The key is revoked; create a new one." });
+    const token = newToken(key.id);
+    const until = new Date(this.deps.clock.now().getTime() + gracePeriodSeconds * 1000).toISOString();
+    await this.deps.transact(async (tx) => {
+      await keyStore.rotate(tx.db, id, hashToken(this.deps.serverSecret, token), until);
+      tx.audit(this.audit(by, "key.rotate", id, { gracePeriodSeconds, previousValidUntil: until }));
+    });
+    return { ...publicKey(await this.mustGet(id)), token };
+  }
+
+  principalPermissions(p: Principal) {
+    return permissionsOf(p.role, p.scopes);
+  }
+
+  private async mustGet(id: string): Promise<KeyRecord> {
+    const key = await keyStore.get(this.deps.db, id);
+    if (!key) throw AuthErrors.keyNotFound({ details: { id } });
+    return key;
+  }
+
+  private async insertKey(
+    input: Omit<CreateKeyInput, "tenant"> & { tenant: string },
+    by: Caller | null,
+  ): Promise<{ key: ApiKey; token: string }> {
+    const createdBy = by?.principal.keyId ?? null;
+    const id = newId("key");
+    const token = newToken(id);
+    const now = this.deps.clock.now();
+    const record: KeyRecord = {
+      id,
+      name: input.name,
+      role: input.role,
+      tenant: input.tenant,
+      scopes: input.scopes ?? null,
+      rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+      createdAt: now.toISOString(),
+      createdBy,
+      expiresAt: input.expiresInSeconds ? new Date(now.getTime() + input.expiresInSeconds * 1000).toISOString() : null,
+      revokedAt: null,
+      lastUsedAt: null,
+      rotatedTo: null,
+      secretHash: hashToken(this.deps.serverSecret, token),
+      previousHash: null,
+      previousValidUntil: null,
+    };
+    await this.deps.transact(async (tx) => {
+      await keyStore.insert(tx.db, record);
+      tx.audit(
+        this.audit(by, by ? "key.create" : "key.bootstrap", id, {
+          name: record.name,
+          role: record.role,
+          tenant: record.tenant,
+          scopes: record.scopes,
+          expiresAt: record.expiresAt,
+          rateLimitPerMinute: record.rateLimitPerMinute,
+        }),
+      );
+    });
+    return { key: publicKey(record), token };
+  }
+
+  private async touch(id: string, now: Date) {
+    const last = this.touched.get(id) ?? 0;
+    if (now.getTime() - last < TOUCH_EVERY_MS) return;
+    this.touched.set(id, now.getTime());
+    await keyStore.touch(this.deps.db, id, now.toISOString());
+  }
+}

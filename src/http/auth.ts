@@ -1,0 +1,150 @@
+// Authentication, authorisation and request limits for every route. Each route names one
+// permission (config.permission) or is explicitly public; a route with neither cannot register.
+import type {} from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import {
+  AuthErrors,
+  type AuthService,
+  type Caller,
+  hasPermission,
+  type Permission,
+  type Principal,
+  type SseTokens,
+} from "../auth";
+import type { AuditEntry } from "../core/audit";
+import type { AppError } from "../core/errors";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+  interface FastifyContextConfig {
+    /** The permission a caller needs; see src/auth/permissions.ts. */
+    permission?: Permission;
+    /** Reachable without credentials. */
+    public?: boolean;
+    /** Accepts a single-use `sse_token` query parameter in place of the header. */
+    sseToken?: boolean;
+  }
+}
+
+/** Query parameters that look like credentials; keys never travel in URLs. */
+const KEY_PARAMS = ["token", "api_key", "apikey", "access_token", "key", "auth", "authorization", "bearer"];
+
+/** Used only when auth is off, which the server allows on loopback alone. */
+const LOCAL_ADMIN: Principal = {
+  keyId: "local",
+  name: "local (auth disabled)",
+  role: "admin",
+  tenant: "default",
+  scopes: null,
+  rateLimitPerMinute: null,
+  via: "api_key",
+};
+
+export interface AuthPluginDeps {
+  enabled: boolean;
+  auth: AuthService;
+  sseTokens: SseTokens;
+  maxFailuresPerMinute: number;
+  requestsPerMinute: number;
+  /** Writes one audit record in its own transaction. */
+  audit: (entry: AuditEntry) => Promise<void>;
+}
+
+function fail(reply: FastifyReply, err: AppError, retryAfter?: number) {
+  if (retryAfter !== undefined) void reply.header("retry-after", String(Math.max(1, retryAfter)));
+  return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+}
+
+export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): void {
+  app.decorateRequest("caller", null);
+  app.addHook("onRoute", (route) => {
+    const config = (route.config ?? {}) as { permission?: Permission; public?: boolean };
+    if (route.url.startsWith("/v1") && !config.public && !config.permission) {
+      throw new Error(`route ${route.method} ${route.url} declares neither a permission nor public: true`);
+    }
+  });
+
+  const failures = app.createRateLimit({
+    max: deps.maxFailuresPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.ip,
+  });
+  const perKey = app.createRateLimit({
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.caller?.principal.keyId ?? req.ip,
+    max: async (req) => req.caller?.principal.rateLimitPerMinute ?? deps.requestsPerMinute,
+  });
+
+  const refuse = async (req: FastifyRequest, reply: FastifyReply, err: AppError, reason: string) => {
+    await failures(req);
+    await deps.audit({
+      actor: { keyId: null, role: null, tenant: null, ip: req.ip },
+      action: "auth.failed",
+      target: null,
+      params: { reason, method: req.method, path: req.url.split("?")[0] },
+      outcome: "denied",
+    });
+    return fail(reply, err);
+  };
+
+  app.addHook("onRequest", async (req, reply) => {
+    const config = req.routeOptions.config ?? {};
+    if (config.public) return;
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    const leaked = Object.keys(query).find((k) => KEY_PARAMS.includes(k.toLowerCase()));
+    if (leaked) return fail(reply, AuthErrors.keyInQuery({ details: { parameter: leaked } }));
+
+    if (!deps.enabled) {
+      req.caller = { principal: LOCAL_ADMIN, ip: req.ip };
+    } else {
+      const gate = await failures(req, { increment: false });
+      if (!gate.isAllowed && gate.isExceeded) return fail(reply, AuthErrors.tooManyFailures(), gate.ttlInSeconds);
+      let principal: Principal | undefined;
+      const sseToken = typeof query.sse_token === "string" ? query.sse_token : undefined;
+      const header = req.headers.authorization;
+      if (sseToken !== undefined && config.sseToken) {
+        principal = deps.sseTokens.consume(sseToken);
+        if (!principal) return refuse(req, reply, AuthErrors.sseTokenInvalid(), "sse_token invalid");
+      } else if (sseToken !== undefined) {
+        return fail(reply, AuthErrors.keyInQuery({ message: "sse_token is accepted only by event streams." }));
+      } else if (header) {
+        const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+        principal = m?.[1] ? await deps.auth.authenticate(m[1]) : undefined;
+        if (!principal) return refuse(req, reply, AuthErrors.invalid(), m ? "invalid key" : "malformed header");
+      } else {
+        return refuse(req, reply, AuthErrors.missing(), "no credentials");
+      }
+      req.caller = { principal, ip: req.ip };
+    }
+
+    // No route matched: an authenticated caller gets the plain 404.
+    if (req.routeOptions.url === undefined) return;
+    const permission = config.permission;
+    const caller = req.caller;
+    if (!permission || !hasPermission(caller.principal.role, caller.principal.scopes, permission)) {
+      await deps.audit({
+        actor: {
+          keyId: caller.principal.keyId,
+          role: caller.principal.role,
+          tenant: caller.principal.tenant,
+          ip: req.ip,
+        },
+        action: "auth.denied",
+        target: null,
+        params: { permission: permission ?? null, method: req.method, path: req.url.split("?")[0] },
+        outcome: "denied",
+      });
+      return fail(reply, AuthErrors.forbidden({ details: { needs: permission } }));
+    }
+    const limit = await perKey(req);
+    if (!limit.isAllowed && limit.isExceeded) return fail(reply, AuthErrors.rateLimited(), limit.ttlInSeconds);
+  });
+}
+
+/** The caller of an authenticated route (the auth hook guarantees it). */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw new Error("route reached without an authenticated caller");
+  return req.caller;
+}
