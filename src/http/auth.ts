@@ -57,12 +57,32 @@ function fail(reply: FastifyReply, err: AppError, retryAfter?: number) {
   return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
 }
 
-export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): void {
+export interface RouteAccess {
+  method: string;
+  url: string;
+  permission: Permission | null;
+  public: boolean;
+  sseToken: boolean;
+}
+
+/** Installs the auth hook; returns the access table of every route registered afterwards. */
+export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteAccess[] {
+  const table: RouteAccess[] = [];
   app.decorateRequest("caller", null);
   app.addHook("onRoute", (route) => {
-    const config = (route.config ?? {}) as { permission?: Permission; public?: boolean };
+    const config = (route.config ?? {}) as { permission?: Permission; public?: boolean; sseToken?: boolean };
     if (route.url.startsWith("/v1") && !config.public && !config.permission) {
       throw new Error(`route ${route.method} ${route.url} declares neither a permission nor public: true`);
+    }
+    for (const method of [route.method].flat()) {
+      if (method === "HEAD") continue;
+      table.push({
+        method,
+        url: route.url,
+        permission: config.permission ?? null,
+        public: config.public === true,
+        sseToken: config.sseToken === true,
+      });
     }
   });
 
@@ -141,6 +161,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): void {
     const limit = await perKey(req);
     if (!limit.isAllowed && limit.isExceeded) return fail(reply, AuthErrors.rateLimited(), limit.ttlInSeconds);
   });
+  return table;
 }
 
 /** The caller of an authenticated route (the auth hook guarantees it). */

@@ -12,7 +12,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { Logger } from "../core/log";
-import { type AuthPluginDeps, registerAuth } from "./auth";
+import { type AuthPluginDeps, type RouteAccess, registerAuth } from "./auth";
 import { frameworkErrors, registerErrorHandling } from "./errors";
 import { authRoutes } from "./routes/auth";
 import type { RouteDeps } from "./routes/deps";
@@ -23,6 +23,13 @@ import { sessionHistoryRoutes } from "./routes/session-history";
 import { sessionRoutes } from "./routes/sessions";
 
 export const API_VERSION = "0.1.0";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Every route with the permission it needs (for the authorization matrix test). */
+    routeAccess: RouteAccess[];
+  }
+}
 
 export interface HttpDeps extends RouteDeps {
   logger: Logger;
@@ -57,7 +64,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   if (deps.corsOrigins.length > 0) await app.register(cors, { origin: deps.corsOrigins });
   await app.register(rateLimit, { global: false });
-  registerAuth(app, { ...deps.authPlugin, auth: deps.auth, sseTokens: deps.sseTokens });
+  const routeAccess = registerAuth(app, { ...deps.authPlugin, auth: deps.auth, sseTokens: deps.sseTokens });
+  app.decorate("routeAccess", routeAccess);
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -1,0 +1,198 @@
+// The authorization matrix, generated from the server's own route table: every route x caller x
+// session ownership gives the status the permission matrix and the ownership rule predict.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canActOnSession, canReadSession, hasPermission, type Principal, type Role } from "../../src/auth";
+import type { RouteAccess } from "../../src/http/auth";
+import { startAegis, type TestAegis } from "../support/aegis";
+import { type ModelServer, startModelServer } from "../support/model-server";
+
+type Json = Record<string, any>;
+interface Who {
+  name: string;
+  token: string | null;
+  role: Role | null;
+  tenant: string;
+  keyId: string;
+}
+interface Target {
+  name: string;
+  id: string;
+  tenant: string;
+  owner: Who;
+  dir: string;
+}
+
+let model: ModelServer;
+let aegis: TestAegis;
+const callers: Who[] = [];
+const targets: Target[] = [];
+const tenants = (t: string) => ({ shareSessions: t === "team" });
+
+async function key(name: string, role: Role, tenant: string): Promise<Who> {
+  const res = await aegis.api<Json>("POST", "/v1/auth/keys", { name, role, tenant });
+  expect(res.status).toBe(201);
+  return { name, token: res.body.token, role, tenant, keyId: res.body.id };
+}
+
+async function session(name: string, owner: Who): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), `aegis-mx-${name}-`));
+  const res = await aegis.api<Json>(
+    "POST",
+    "/v1/sessions",
+    { workDir: dir, reuse: false },
+    { authorization: `Bearer ${owner.token}` },
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  await waitStatus(res.body.id, "idle");
+  return { name, id: res.body.id, tenant: owner.tenant, owner, dir };
+}
+
+async function waitStatus(id: string, status: string) {
+  for (let i = 0; i < 300; i++) {
+    const s = await aegis.api<Json>("GET", `/v1/sessions/${id}`);
+    if (s.body.status === status) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${id} never became ${status}`);
+}
+
+beforeAll(async () => {
+  model = await startModelServer();
+  aegis = await startAegis(model.url, {
+    "auth.tenants": { team: { shareSessions: true } },
+    // anonymous calls are part of the matrix; keep them from locking the address out
+    "auth.maxFailuresPerMinute": 100_000,
+  });
+  const opA = await key("opA", "operator", "default");
+  const opB = await key("opB", "operator", "default");
+  const viewer = await key("viewer", "viewer", "default");
+  const opOther = await key("opOther", "operator", "other");
+  const viewerOther = await key("viewerOther", "viewer", "other");
+  const team1 = await key("team1", "operator", "team");
+  const team2 = await key("team2", "operator", "team");
+  callers.push(
+    { name: "anonymous", token: null, role: null, tenant: "default", keyId: "" },
+    { name: "admin", token: aegis.adminToken, role: "admin", tenant: "default", keyId: "bootstrap" },
+    opA,
+    opB,
+    viewer,
+    opOther,
+    viewerOther,
+    team2,
+  );
+  targets.push(await session("A", opA), await session("team", team1));
+});
+afterAll(async () => {
+  await aegis?.close();
+  await model?.close();
+});
+
+const principal = (w: Who): Principal => ({
+  keyId: w.keyId,
+  name: w.name,
+  role: w.role as Role,
+  tenant: w.tenant,
+  scopes: null,
+  rateLimitPerMinute: null,
+  via: "api_key",
+});
+
+const BODIES: Record<string, (t: Target | undefined) => unknown> = {
+  "POST /v1/sessions": (t) => ({ workDir: t?.dir ?? tmpdir() }),
+  "POST /v1/sessions/:id/messages": () => ({ text: "matrix check" }),
+  "PATCH /v1/sessions/:id": () => ({ permissionMode: "default" }),
+  "POST /v1/sessions/:id/approve": () => ({}),
+  "POST /v1/sessions/:id/reject": () => ({}),
+  "POST /v1/auth/keys": () => ({ name: "made in matrix", role: "viewer" }),
+  "POST /v1/auth/keys/:id/rotate": () => ({}),
+};
+
+/** Sends one request; event streams are closed as soon as their status is known. */
+async function call(r: RouteAccess, url: string, who: Who, body: unknown): Promise<number> {
+  const ctrl = new AbortController();
+  const res = await fetch(aegis.url + url, {
+    method: r.method,
+    signal: ctrl.signal,
+    headers: {
+      ...(who.token ? { authorization: `Bearer ${who.token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  ctrl.abort();
+  return res.status;
+}
+
+describe("authorization matrix", () => {
+  it("every route x caller x session gives the predicted outcome, with no unexpected success", async () => {
+    const routes = aegis.app.http.routeAccess.filter((r) => r.url.startsWith("/v1"));
+    expect(routes.length).toBeGreaterThan(15);
+    const failures: string[] = [];
+    let checked = 0;
+    for (const r of routes) {
+      const sessionRoute = r.url.startsWith("/v1/sessions/:id");
+      const keyRoute = r.url.startsWith("/v1/auth/keys/:id");
+      const destructive = `${r.method} ${r.url}` === "DELETE /v1/sessions/:id" || keyRoute;
+      for (const who of callers) {
+        for (const target of sessionRoute ? targets : [targets[0]]) {
+          // Destructive calls get a target of their own, so one success does not change the next check.
+          let t = target!;
+          let url = r.url;
+          if (sessionRoute && destructive) t = await session(`${target!.name}-kill`, target!.owner);
+          if (sessionRoute) url = url.replace(":id", t.id);
+          if (keyRoute) {
+            const victim = await key("victim", "viewer", "default");
+            url = url.replace(":id", victim.keyId);
+          }
+          const body =
+            BODIES[`${r.method} ${r.url}`]?.(t) ?? (r.method === "GET" || r.method === "DELETE" ? undefined : {});
+          const status = await call(r, url, who, body);
+          checked++;
+
+          let expected: "allowed" | 401 | 403 | 404;
+          if (r.public) expected = "allowed";
+          else if (!who.role) expected = 401;
+          else if (!r.permission || !hasPermission(who.role, null, r.permission)) expected = 403;
+          else if (
+            sessionRoute &&
+            !canReadSession(principal(who), { tenant: t.tenant, ownerKeyId: t.owner.keyId }, tenants)
+          )
+            expected = 404;
+          else if (
+            sessionRoute &&
+            r.permission === "session.control" &&
+            !canActOnSession(principal(who), { tenant: t.tenant, ownerKeyId: t.owner.keyId }, tenants)
+          )
+            expected = 403;
+          else expected = "allowed";
+
+          const ok = expected === "allowed" ? status < 500 && ![401, 403, 404].includes(status) : status === expected;
+          if (!ok)
+            failures.push(`${r.method} ${r.url} as ${who.name} on ${t.name}: got ${status}, expected ${expected}`);
+          if (sessionRoute && destructive && expected !== "allowed") {
+            const still = await aegis.api<Json>("GET", `/v1/sessions/${t.id}`);
+            if (still.body.status === "stopped") failures.push(`${who.name} stopped ${t.name} without the right to`);
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(200);
+  });
+
+  it("lists show exactly the sessions each caller may read", async () => {
+    for (const who of callers.filter((c) => c.token)) {
+      const res = await aegis.api<Json>("GET", "/v1/sessions?limit=200", undefined, {
+        authorization: `Bearer ${who.token}`,
+      });
+      const ids = new Set(res.body.items.map((s: Json) => s.id));
+      for (const t of targets) {
+        const may = canReadSession(principal(who), { tenant: t.tenant, ownerKeyId: t.owner.keyId }, tenants);
+        expect(ids.has(t.id), `${who.name} sees ${t.name}`).toBe(may);
+      }
+    }
+  });
+});
