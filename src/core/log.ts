@@ -15,6 +15,31 @@ const REDACT = [
   "*.env.CLAUDE_CODE_OAUTH_TOKEN",
 ];
 
+/** Query values can carry tokens (`?sse_token=`, a mistaken `?api_key=`): log the names only. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf("?");
+  if (q < 0) return url;
+  const names = new URLSearchParams(url.slice(q + 1)).keys();
+  return `${url.slice(0, q)}?${[...names].map((n) => `${n}=[redacted]`).join("&")}`;
+}
+
+interface RequestLike {
+  method?: string;
+  url?: string;
+  ip?: string;
+  id?: string;
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: "[redacted]" } }, destination);
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT, censor: "[redacted]" },
+      serializers: {
+        req: (req: RequestLike) => ({ id: req.id, method: req.method, url: redactUrl(req.url ?? ""), ip: req.ip }),
+        err: pino.stdSerializers.err,
+      },
+    },
+    destination,
+  );
 }

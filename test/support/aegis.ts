@@ -13,6 +13,8 @@ import { type ClaudeEnv, makeClaudeEnv } from "./claude-env";
 export interface TestAegis {
   app: App;
   url: string;
+  /** Every log line the server wrote (at the level the test asked for). */
+  logs: string[];
   /** The bootstrap admin token; api() sends it unless headers say otherwise. */
   adminToken: string;
   dataDir: string;
@@ -44,7 +46,14 @@ export async function startAegis(
       ...overrides,
     },
   });
-  const logger = createLogger(process.env.AEGIS_TEST_LOG ?? "silent");
+  const logs: string[] = [];
+  const level = (overrides.logLevel as string | undefined) ?? process.env.AEGIS_TEST_LOG ?? "silent";
+  const logger = createLogger(level, {
+    write(line: string) {
+      logs.push(line);
+      if (process.env.AEGIS_TEST_LOG) process.stderr.write(line);
+    },
+  });
   const app = await createApp({ config, logger });
   const url = await app.listen();
   const api: TestAegis["api"] = async (method, path, body, headers = {}) => {
@@ -69,6 +78,7 @@ export async function startAegis(
   return {
     app,
     url,
+    logs,
     adminToken,
     dataDir,
     claude,
