@@ -1,7 +1,9 @@
 // `ag init`: creates the data directory and a config file that documents every key.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createApp } from "../app";
 import { loadConfig } from "../config/load";
+import { createLogger } from "../core/log";
 
 const TEMPLATE = `# Aegis configuration. Every key may also be set as an AEGIS_* environment variable:
 # nested keys join with "__", e.g. sse.heartbeatMs -> AEGIS_SSE__HEARTBEAT_MS.
@@ -29,20 +31,56 @@ events:
   maxPayloadChars: 4096     # strings in event payloads are cut to this length, with a marker
 transcript:
   maxItemChars: 1000000     # transcript items keep strings whole up to this length
+auth:
+  enabled: true             # turning auth off is allowed only when host is a loopback address
+  # token: ...              # an admin token for automation; prefer the AEGIS_AUTH_TOKEN variable
+  sseTokenTtlSeconds: 60
+  maxFailuresPerMinute: 10  # failed authentications per client address before 429
+  requestsPerMinute: 1200   # per API key, unless the key sets its own rate
+  tenants: {}               # e.g. {team-a: {shareSessions: true, maxConcurrentSessions: 10}}
+
+limits:
+  bodyLimitBytes: 2097152
+  concurrentSessionsPerKey: 20
+  concurrentSessionsPerTenant: 100
+  sseConnectionsPerKey: 20
+  sseConnectionsPerIp: 50
+  sseConnectionsTotal: 500
+
+security:
+  # allowedWorkDirs: [/srv/projects]   # sessions may work only inside these (default: your home directory)
+  envDenylist: []           # extra variable names (or PREFIX_*) sessions may not set
+  corsOrigins: []           # CORS stays off unless origins are listed
+
 sse:
   heartbeatMs: 15000
   queueLimit: 1000          # events buffered per client before a slow client is dropped
 `;
 
-export function initCommand(flags: { force?: boolean }): void {
-  const { config } = loadConfig();
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const file = join(config.dataDir, "config.yaml");
+export async function initCommand(flags: { force?: boolean }): Promise<void> {
+  const { config: before } = loadConfig();
+  mkdirSync(before.dataDir, { recursive: true, mode: 0o700 });
+  const file = join(before.dataDir, "config.yaml");
   if (existsSync(file) && !flags.force) {
     process.stdout.write(`Config already exists: ${file} (use --force to overwrite)\n`);
-    return;
+  } else {
+    writeFileSync(file, TEMPLATE, { mode: 0o600 });
+    process.stdout.write(`Created ${file}\n`);
   }
-  writeFileSync(file, TEMPLATE, { mode: 0o600 });
-  loadConfig({ file }); // the template must always load
-  process.stdout.write(`Created ${file}\nStart the server with: ag   (or npm start)\n`);
+  const { config } = loadConfig();
+  const app = await createApp({ config, logger: createLogger("warn") });
+  try {
+    const first = config.auth.enabled ? await app.auth.bootstrap() : undefined;
+    if (first) {
+      process.stdout.write(
+        `Created an admin API key. It is shown only this once; store it now:\n  ${first.token}\n` +
+          "Send it as `Authorization: Bearer <key>`.\n",
+      );
+    } else {
+      process.stdout.write("API keys already exist (or AEGIS_AUTH_TOKEN is set); none created.\n");
+    }
+  } finally {
+    await app.close();
+  }
+  process.stdout.write("Start the server with: ag   (or npm start)\n");
 }

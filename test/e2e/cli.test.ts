@@ -1,0 +1,90 @@
+// The `ag` command as a user runs it: init, first start, startup errors.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { startServerProcess } from "../support/server-process";
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, "..", "..");
+const dirs: string[] = [];
+const home = () => {
+  const d = mkdtempSync(join(tmpdir(), "aegis-cli-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function ag(args: string[], env: Record<string, string>) {
+  try {
+    const r = await run(process.execPath, [join(ROOT, "bin", "ag.js"), ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+describe("ag", () => {
+  it("init writes a config that loads and prints an admin key once", async () => {
+    const h = home();
+    const first = await ag(["init"], { AEGIS_HOME: h, HOME: h });
+    expect(first.code).toBe(0);
+    expect(readFileSync(join(h, "config.yaml"), "utf8")).toContain("port: 9100");
+    const token = /\s(aegis_key_\S+)/.exec(first.out)?.[1];
+    expect(token).toBeDefined();
+    const again = await ag(["init"], { AEGIS_HOME: h, HOME: h });
+    expect(again.out).toContain("already exist");
+    expect(again.out).not.toContain("aegis_key_");
+
+    writeFileSync(join(h, "config.yaml"), `port: 0\n`);
+    const server = await startServerProcess(h);
+    try {
+      expect(server.output()).toContain(`data directory:       ${h}`);
+      expect(server.output()).toMatch(/Claude Code:\s+\d+\.\d+\.\d+/);
+      expect(server.output()).not.toContain("aegis_key_");
+      const who = await fetch(`${server.url}/v1/auth/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      expect(who.status).toBe(200);
+      expect(((await who.json()) as { role: string }).role).toBe("admin");
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+
+  it("a first start without init creates and prints an admin key", async () => {
+    const h = home();
+    writeFileSync(join(h, "config.yaml"), "port: 0\n");
+    const server = await startServerProcess(h);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const token = /\s(aegis_key_\S+)/.exec(server.output())?.[1];
+      expect(token).toBeDefined();
+      const res = await fetch(`${server.url}/v1/sessions`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+
+  it.each([
+    ["an unknown config key", "bogus: 1\n", {}, /bogus/],
+    ["an invalid value", "port: high\n", {}, /port/],
+    ["an unknown AEGIS_ variable", "", { AEGIS_PORTT: "1" }, /AEGIS_PORTT/],
+    ["a public address without auth", "host: 0.0.0.0\nauth:\n  enabled: false\n", {}, /auth disabled/],
+  ])("refuses to start with %s", async (_name, yaml, env, message) => {
+    const h = home();
+    writeFileSync(join(h, "config.yaml"), yaml);
+    const r = await ag([], { AEGIS_HOME: h, HOME: h, ...env });
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(message);
+  });
+});
