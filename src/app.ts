@@ -1,11 +1,10 @@
 // Wires the domains, the event bus and the transports into one server.
 import { join } from "node:path";
 import { sql } from "kysely";
-import { auditStore } from "./audit/store";
+import { openAuditTrail } from "./audit";
 import { AuthService, loadServerSecret, SseTokens } from "./auth";
 import { ConfigError } from "./config/load";
 import type { Config } from "./config/schema";
-import type { AuditEntry } from "./core/audit";
 import { type Clock, systemClock } from "./core/clock";
 import { EventBus } from "./core/events";
 import type { Logger } from "./core/log";
@@ -15,7 +14,7 @@ import { SseHub } from "./http/sse";
 import { AgentSdkRuntime } from "./runtime/agent-sdk";
 import type { Runtime } from "./runtime/types";
 import { SessionService } from "./session";
-import { type Db, openDb } from "./store/db";
+import { openDb } from "./store/db";
 import { migrate } from "./store/migrations";
 import { createTransact } from "./store/tx";
 
@@ -44,10 +43,15 @@ export async function createApp(deps: AppDeps) {
   await migrate(opened.db);
   const bus = new EventBus();
   const events = new EventStore(clock);
-  const appendAudit = async (db: Db, entries: AuditEntry[]) => {
-    await auditStore.appendMany(db, entries, clock);
-  };
-  const transact = createTransact(opened.db, events.append, bus, appendAudit);
+  const audit = await openAuditTrail(opened.db, {
+    signingKeyPath: config.audit.signingKeyPath ?? join(config.dataDir, "audit-signing.key"),
+    anchorFile: config.audit.anchorFile ?? join(config.dataDir, "audit-checkpoints.ndjson"),
+    everyRecords: config.audit.checkpointEveryRecords,
+    everySeconds: config.audit.checkpointEverySeconds,
+    clock,
+    log: logger.child({ module: "audit" }),
+  });
+  const transact = createTransact(opened.db, events.append, bus, audit.append);
   const auth = new AuthService({
     db: opened.db,
     transact,
@@ -86,6 +90,7 @@ export async function createApp(deps: AppDeps) {
     },
     auth,
     sseTokens,
+    audit,
     sessions,
     runtime,
     db: opened.db,
@@ -110,6 +115,7 @@ export async function createApp(deps: AppDeps) {
     http,
     sessions,
     auth,
+    audit,
     runtime,
     bus,
     db: opened.db,
@@ -124,6 +130,7 @@ export async function createApp(deps: AppDeps) {
       closed = true;
       await sessions.shutdown();
       await http.close();
+      await audit.close();
       await opened.close();
     },
   };

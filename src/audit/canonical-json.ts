@@ -1,5 +1,4 @@
-// Canonical JSON (RFC 8785, JCS) and the normalisation that keeps a value's canonical form stable
-// through SQLite and JSON round trips.
+// Canonical JSON (RFC 8785) and the normalisation that keeps it stable through storage and export.
 import canonicalize from "canonicalize";
 
 // With the `u` flag a surrogate pair is one code point, so these match only lone surrogates.

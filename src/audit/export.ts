@@ -3,9 +3,10 @@
 // NDJSON export, UTF-8, one JSON object per line, each line ending in "\n":
 //   - a record line is the AuditRecord itself in JCS form (RFC 8785). Its hash is re-derived by
 //     dropping the "hash" member and hashing the JCS form of the rest (prevHash included);
-//   - a checkpoint line is {"type":"checkpoint","seq","hash","time","keyId","signature"}, placed
-//     right after the record line it names; any naming a record past the last exported one are
-//     written at the end, so a verifier reports the truncation.
+//   - a checkpoint line is a SignedCheckpoint plus "type":"checkpoint" (also JCS, so members are
+//     sorted: hash, keyId, seq, signature, time, type), placed right after the record line it
+//     names; any naming a record past the last exported one are written at the end, so a
+//     verifier reports the truncation.
 // Records have no top-level "type", so that member tells the two apart. Checkpoints in the file
 // only prove what the file's writer held; to catch a truncated file, verify it against
 // checkpoints kept elsewhere too (verifyNdjson's `checkpoints`).

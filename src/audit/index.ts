@@ -1,4 +1,6 @@
 // The audit domain's public surface: a hash-chained, checkpoint-signed, append-only audit trail.
+
+export { readAnchors, syncAnchors } from "./anchor";
 export { canonicalJson } from "./canonical-json";
 export { buildRecord, hashRecord } from "./chain";
 export {
@@ -41,5 +43,6 @@ export {
   type StoredRange,
   verifyStored,
 } from "./trail";
+export { type AuditTrail, openAuditTrail } from "./trail-service";
 export { ChainVerifier, type VerifyOptions, verifyChain } from "./verify";
 export { type VerifyNdjsonOptions, verifyNdjson } from "./verify-ndjson";

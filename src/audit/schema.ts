@@ -83,8 +83,13 @@ export const AuditListFilterSchema = z.object({
   outcome: AuditOutcomeSchema.optional(),
   from: z.iso.datetime({ offset: true }).optional().describe("Inclusive lower bound on time."),
   to: z.iso.datetime({ offset: true }).optional().describe("Exclusive upper bound on time."),
-  afterSeq: z.coerce.number().int().nonnegative().optional().describe("Return records after this seq (paging)."),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  afterSeq: z.coerce
+    .number<string | number>()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe("Return records after this seq (paging)."),
+  limit: z.coerce.number<string | number>().int().min(1).max(1000).default(100),
 });
 export type AuditListFilter = z.input<typeof AuditListFilterSchema>;
 

@@ -111,7 +111,8 @@ async function head(db: Db): Promise<ChainHead> {
  * opens its own transaction.
  */
 async function appendMany(db: Db, inputs: readonly AuditInput[], clock: Clock = systemClock): Promise<AuditRecord[]> {
-  const parsed = inputs.map((input) => AuditInputSchema.parse(input));
+  // Params stay the caller's object: zod's copy would drop "__proto__" keys, worth recording.
+  const parsed = inputs.map((input) => ({ ...AuditInputSchema.parse(input), params: input.params }));
   const run = async (conn: Db) => {
     let at = await head(conn);
     const out: AuditRecord[] = [];

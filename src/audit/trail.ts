@@ -33,12 +33,16 @@ export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
 
   async function checkpointIfDue(db: Db): Promise<SignedCheckpoint | null> {
     if (!signer) return null;
-    const [head, last] = await Promise.all([auditStore.head(db), auditStore.lastCheckpoint(db)]);
-    const now = clock.now();
-    if (!checkpointDue({ policy, lastSeq: head.seq, lastCheckpoint: last ?? null }, now)) return null;
-    const cp = signCheckpoint(signer, { seq: head.seq, hash: head.hash, time: now.toISOString() });
-    await auditStore.appendCheckpoint(db, cp);
-    return cp;
+    // One transaction, so a timer and an append cannot both checkpoint the same head.
+    const run = async (conn: Db) => {
+      const [head, last] = await Promise.all([auditStore.head(conn), auditStore.lastCheckpoint(conn)]);
+      const now = clock.now();
+      if (!checkpointDue({ policy, lastSeq: head.seq, lastCheckpoint: last ?? null }, now)) return null;
+      const cp = signCheckpoint(signer, { seq: head.seq, hash: head.hash, time: now.toISOString() });
+      await auditStore.appendCheckpoint(conn, cp);
+      return cp;
+    };
+    return db.isTransaction ? run(db) : db.transaction().execute(run);
   }
 
   return {

@@ -3,13 +3,15 @@ import { CHECKPOINT_LINE_TYPE } from "./export";
 import type { SignedCheckpoint, VerifyResult } from "./schema";
 import { ChainVerifier, type VerifyOptions } from "./verify";
 
+type Chunks = Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
+
 /** A line longer than this is rejected rather than buffered without bound. */
 export const MAX_NDJSON_LINE = 16 * 1024 * 1024;
 
 class LineTooLong extends Error {}
 
 /** Splits a text or byte stream into lines without the "\n" (and a trailing "\r"). */
-async function* splitLines(source: AsyncIterable<string | Uint8Array>, maxLine: number): AsyncGenerator<string> {
+async function* splitLines(source: Chunks, maxLine: number): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = "";
   for await (const chunk of source) {
@@ -33,11 +35,11 @@ export interface VerifyNdjsonOptions extends Pick<VerifyOptions, "maxCheckpointG
 /**
  * Re-checks an NDJSON export: every record's hash and link, and every checkpoint in the file or
  * in `checkpoints` (kept elsewhere, e.g. the latest one from the live server) against
- * `publicKeyPem`. `readable` is anything async-iterable over text or bytes: a file stream, a
- * fetch body, process.stdin.
+ * `publicKeyPem`. `readable` is anything (async-)iterable over text or bytes: a file stream, a
+ * fetch body, process.stdin, the lines of exportNdjson.
  */
 export async function verifyNdjson(
-  readable: AsyncIterable<string | Uint8Array>,
+  readable: Chunks,
   publicKeyPem: string | readonly string[],
   checkpoints: Iterable<SignedCheckpoint> = [],
   options: VerifyNdjsonOptions = {},

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { hashRecord } from "./chain";
 import type { AuditRecord, SignedCheckpoint, VerifyFailureReason } from "./schema";
 import { signCheckpoint } from "./signing";
-import { checkpointsFor, makeChain, memorySigner } from "./testing";
+import { checkpointsFor, extendChain, makeChain, memorySigner, sampleInput } from "./testing";
 import { verifyChain } from "./verify";
 
 const signer = memorySigner();
@@ -58,6 +58,7 @@ const fieldCases: Case[] = (
     ["params value", (r) => (r.params.workDir = "/etc")],
     ["params new key", (r) => (r.params.extra = 1)],
     ["params nested", (r) => ((r.params.nested as { list: unknown[] }).list[0] = 2)],
+    ["params __proto__ key added", (r) => (r.params = { ...JSON.parse('{"__proto__":{"x":1}}'), ...r.params })],
     ["outcome", (r) => (r.outcome = "denied")],
     ["error added", (r) => (r.error = "forged")],
     ["prevHash", (r) => (r.prevHash = OTHER_HASH)],
@@ -91,16 +92,29 @@ const cases: Case[] = [
   },
   { name: "record 1 deleted", tamper: (rs) => rs.filter((r) => r.seq !== 1), reason: "seq_gap", firstBadSeq: 1 },
   { name: "record 4 deleted", tamper: (rs) => rs.filter((r) => r.seq !== 4), reason: "seq_gap", firstBadSeq: 4 },
-  { name: "records 4-6 deleted", tamper: (rs) => rs.filter((r) => r.seq < 4 || r.seq > 6), reason: "seq_gap", firstBadSeq: 4 },
+  {
+    name: "records 4-6 deleted",
+    tamper: (rs) => rs.filter((r) => r.seq < 4 || r.seq > 6),
+    reason: "seq_gap",
+    firstBadSeq: 4,
+  },
   { name: "records 4 and 5 swapped", tamper: (rs) => swap(rs, 4, 5), reason: "seq_order", firstBadSeq: 4 },
   { name: "records 4 and 7 swapped", tamper: (rs) => swap(rs, 4, 7), reason: "seq_order", firstBadSeq: 4 },
   { name: "records 9 and 10 swapped", tamper: (rs) => swap(rs, 9, 10), reason: "seq_order", firstBadSeq: 9 },
-  { name: "record 4 duplicated", tamper: (rs) => [...rs.slice(0, 4), rs[3]!, ...rs.slice(4)], reason: "seq_order", firstBadSeq: 5 },
+  {
+    name: "record 4 duplicated",
+    tamper: (rs) => [...rs.slice(0, 4), rs[3]!, ...rs.slice(4)],
+    reason: "seq_order",
+    firstBadSeq: 5,
+  },
   {
     name: "contents of 4 and 5 swapped, seqs kept",
     tamper: (rs) => {
       const [a, b] = [rs[3]!, rs[4]!];
-      [rs[3], rs[4]] = [{ ...b, seq: 4 }, { ...a, seq: 5 }];
+      [rs[3], rs[4]] = [
+        { ...b, seq: 4 },
+        { ...a, seq: 5 },
+      ];
       return rs;
     },
     reason: "hash_mismatch",
@@ -240,8 +254,17 @@ describe("verifyChain", () => {
   it("accepts checkpoints from rotated keys when both public keys are given", async () => {
     const next = memorySigner();
     const cps = [checkpointsFor(chain, signer, EVERY)[0]!, checkpointsFor(chain, next, EVERY)[1]!];
-    const result = await verifyChain(chain, { publicKeyPem: [signer.publicKeyPem, next.publicKeyPem], checkpoints: cps });
+    const result = await verifyChain(chain, {
+      publicKeyPem: [signer.publicKeyPem, next.publicKeyPem],
+      checkpoints: cps,
+    });
     expect(result).toMatchObject({ ok: true, checkpointsVerified: 2, anchoredSeq: 10 });
+  });
+
+  it("verifies records whose params hold a __proto__ key", async () => {
+    const input = { ...sampleInput(1), params: JSON.parse('{"__proto__":{"x":1},"a":1}') };
+    const records = JSON.parse(JSON.stringify(extendChain(makeChain(2), [input])));
+    expect(await verifyChain(records)).toMatchObject({ ok: true, count: 3 });
   });
 
   it("without checkpoints, cannot see a truncated tail (why checkpoints matter)", async () => {

@@ -70,7 +70,8 @@ export class ChainVerifier {
     if (!parsed.success) {
       return this.fail("malformed", this.nextSeq(), `record is malformed: ${issueText(parsed.error.issues)}`);
     }
-    const r = parsed.data;
+    // Hash the input, not zod's copy: zod drops "__proto__" keys, which would hide an added one.
+    const r = raw as AuditRecord;
     if (this.gap) {
       // Seqs going back after the jump mean records were moved; still ascending, one was removed.
       const { expected, seen } = this.gap;
@@ -81,7 +82,11 @@ export class ChainVerifier {
     const expected = this.head.seq + 1;
     // Hash first: a record whose seq was edited is an altered record, not a gap or a reorder.
     if (hashRecord(r) !== r.hash) {
-      return this.fail("hash_mismatch", expected, `record ${expected} does not hash to its stored hash: it was altered`);
+      return this.fail(
+        "hash_mismatch",
+        expected,
+        `record ${expected} does not hash to its stored hash: it was altered`,
+      );
     }
     if (r.seq > expected) {
       this.gap = { expected, seen: r.seq };

@@ -1,6 +1,7 @@
 // The `ag` command line: `ag` (or `ag serve`) runs the server; `ag init` prepares the data dir.
 import { Command } from "commander";
 import { main as serve } from "../main";
+import { auditVerifyCommand } from "./audit";
 import { initCommand } from "./init";
 
 const program = new Command()
@@ -33,6 +34,15 @@ program
   .description("create the data directory and a commented config file")
   .option("--force", "overwrite an existing config file")
   .action((flags: { force?: boolean }) => initCommand(flags));
+
+const audit = program.command("audit").description("the tamper-evident audit trail");
+audit
+  .command("verify")
+  .description("verify an NDJSON export (GET /v1/audit?format=ndjson) offline")
+  .argument("<file>", "the exported NDJSON file")
+  .requiredOption("--public-key <file>", "the audit signing public key (PEM; <dataDir>/audit-signing.key.pub)")
+  .option("--checkpoints <file>", "checkpoints kept elsewhere (NDJSON, e.g. a copy of audit-checkpoints.ndjson)")
+  .action((file: string, flags: { publicKey: string; checkpoints?: string }) => auditVerifyCommand(file, flags));
 
 program.parseAsync().catch((err: Error) => {
   process.stderr.write(`ag: ${err.message}\n`);

@@ -90,6 +90,16 @@ export const ConfigSchema = z.strictObject({
       corsOrigins: z.array(z.string().url()).default([]),
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      /** Ed25519 private key that signs checkpoints; created on first start. Default <dataDir>/audit-signing.key */
+      signingKeyPath: z.string().min(1).optional(),
+      /** Signed checkpoints are copied here, outside the database. Default <dataDir>/audit-checkpoints.ndjson */
+      anchorFile: z.string().min(1).optional(),
+      checkpointEveryRecords: z.number().int().positive().default(100),
+      checkpointEverySeconds: z.number().int().positive().default(60),
+    })
+    .prefault({}),
   sse: z
     .strictObject({
       heartbeatMs: z.number().int().positive().default(15_000),

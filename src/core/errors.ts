@@ -35,4 +35,9 @@ export const CoreErrors = {
   validation: defineError("VALIDATION_FAILED", 400, "The request is not valid; see details for the fields to fix."),
   notFound: defineError("ROUTE_NOT_FOUND", 404, "No such route; see /docs for the API."),
   internal: defineError("INTERNAL", 500, "Internal error; the server log has the request id."),
+  auditUnavailable: defineError(
+    "AUDIT_UNAVAILABLE",
+    503,
+    "The audit trail could not be written, so the action was not carried out; check the server log and the disk.",
+  ),
 };

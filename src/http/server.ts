@@ -14,6 +14,7 @@ import {
 import type { Logger } from "../core/log";
 import { type AuthPluginDeps, type RouteAccess, registerAuth } from "./auth";
 import { frameworkErrors, registerErrorHandling } from "./errors";
+import { auditRoutes } from "./routes/audit";
 import { authRoutes } from "./routes/auth";
 import type { RouteDeps } from "./routes/deps";
 import { eventRoutes } from "./routes/events";
@@ -95,6 +96,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       api.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
       await z.register(healthRoutes, deps);
       await z.register(authRoutes, deps);
+      await z.register(auditRoutes, deps);
       await z.register(sessionRoutes, deps);
       await z.register(sessionControlRoutes, deps);
       await z.register(sessionHistoryRoutes, deps);

@@ -16,6 +16,8 @@ export interface PendingDecision {
   toolUseId: string;
   toolName: string;
   requestedAt: number;
+  /** Set while a decision is being committed. */
+  deciding?: boolean;
   resolve: (d: PermissionDecision) => void;
 }
 

@@ -250,53 +250,60 @@ export class SessionService {
     const pending = input.approvalId
       ? live.approvals.get(input.approvalId)
       : [...live.approvals.values()].sort((a, b) => a.requestedAt - b.requestedAt)[0];
-    if (!pending) {
+    if (!pending || pending.deciding) {
       throw input.approvalId
         ? SessionErrors.approvalNotFound({ details: { approvalId: input.approvalId } })
         : SessionErrors.noPendingApproval();
     }
-    live.approvals.delete(pending.approvalId);
     const message = input.message ?? null;
     const status = approve ? "approved" : "rejected";
+    // Claimed until the decision commits, so a concurrent decision on the same call is refused.
+    pending.deciding = true;
     const waitMs = this.ctx.clock.monotonic() - pending.requestedAt;
-    await this.ctx.transact(async (tx) => {
-      const at = this.ctx.clock.now().toISOString();
-      await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs);
-      await sessionStore.addItem(tx.db, live.id, {
-        id: newId("tri"),
-        kind: "approval",
-        createdAt: at,
-        updatedAt: at,
-        data: {
-          approvalId: pending.approvalId,
-          toolUseId: pending.toolUseId,
-          toolName: pending.toolName,
-          decision: status,
-          message,
-          waitMs,
-        },
+    try {
+      await this.ctx.transact(async (tx) => {
+        const at = this.ctx.clock.now().toISOString();
+        await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs);
+        await sessionStore.addItem(tx.db, live.id, {
+          id: newId("tri"),
+          kind: "approval",
+          createdAt: at,
+          updatedAt: at,
+          data: {
+            approvalId: pending.approvalId,
+            toolUseId: pending.toolUseId,
+            toolName: pending.toolName,
+            decision: status,
+            message,
+            waitMs,
+          },
+        });
+        tx.emit(
+          event(ApprovalResolved, live.id, {
+            approvalId: pending.approvalId,
+            toolUseId: pending.toolUseId,
+            toolName: pending.toolName,
+            status,
+            message,
+            waitMs,
+          }),
+        );
+        tx.audit(
+          this.audit(caller, approve ? "session.approve" : "session.reject", live.id, {
+            approvalId: pending.approvalId,
+            toolName: pending.toolName,
+            toolUseId: pending.toolUseId,
+            message,
+          }),
+        );
+        if (live.approvals.size === 1)
+          await transition(tx, this.ctx, live.id, "working", { reason: `tool call ${status}` });
       });
-      tx.emit(
-        event(ApprovalResolved, live.id, {
-          approvalId: pending.approvalId,
-          toolUseId: pending.toolUseId,
-          toolName: pending.toolName,
-          status,
-          message,
-          waitMs,
-        }),
-      );
-      tx.audit(
-        this.audit(caller, approve ? "session.approve" : "session.reject", live.id, {
-          approvalId: pending.approvalId,
-          toolName: pending.toolName,
-          toolUseId: pending.toolUseId,
-          message,
-        }),
-      );
-      if (live.approvals.size === 0)
-        await transition(tx, this.ctx, live.id, "working", { reason: `tool call ${status}` });
-    });
+    } catch (err) {
+      pending.deciding = false;
+      throw err;
+    }
+    live.approvals.delete(pending.approvalId);
     pending.resolve(
       approve
         ? { behavior: "allow" }

@@ -1,6 +1,7 @@
 // Units of work: a state change and the events it produces commit in one transaction,
 // then the stored events are published to the bus.
 import type { AuditEntry } from "../core/audit";
+import { CoreErrors } from "../core/errors";
 import type { EventBus, PendingEvent, StoredEvent } from "../core/events";
 import type { Db } from "./db";
 
@@ -27,7 +28,13 @@ export function createTransact(db: Db, append: EventAppender, bus: EventBus, app
       const value = await fn({ db: trx, emit: (...e) => pending.push(...e), audit: (a) => audits.push(a) });
       if (pending.length > 0) stored = await append(trx, pending);
       // Fail closed: if the audit write throws, the whole unit of work rolls back.
-      if (audits.length > 0) await appendAudit(trx, audits);
+      if (audits.length > 0) {
+        try {
+          await appendAudit(trx, audits);
+        } catch (err) {
+          throw CoreErrors.auditUnavailable({ details: { cause: (err as Error).message } });
+        }
+      }
       return value;
     });
     if (stored.length > 0) bus.publish(stored);

@@ -30,7 +30,9 @@ describe("secrets", () => {
     };
     const created = await aegis.api<Json>("POST", "/v1/auth/keys", { name: "op", role: "operator" });
     const opToken: string = created.body.token;
-    const rotated = await aegis.api<Json>("POST", `/v1/auth/keys/${created.body.id}/rotate`, { gracePeriodSeconds: 60 });
+    const rotated = await aegis.api<Json>("POST", `/v1/auth/keys/${created.body.id}/rotate`, {
+      gracePeriodSeconds: 60,
+    });
     const newToken: string = rotated.body.token;
     const as = (t: string) => ({ authorization: `Bearer ${t}` });
     const sse = (await aegis.api<Json>("POST", "/v1/auth/sse-token", undefined, as(newToken))).body.token as string;
@@ -43,7 +45,12 @@ describe("secrets", () => {
     const s = await call(
       "POST",
       "/v1/sessions",
-      { workDir: mkdtempSync(join(tmpdir(), "aegis-sec-")), prompt: "secrets-run: go", env: { MY_DB_PASSWORD: sessionSecret }, allowedTools: ["Bash"] },
+      {
+        workDir: mkdtempSync(join(tmpdir(), "aegis-sec-")),
+        prompt: "secrets-run: go",
+        env: { MY_DB_PASSWORD: sessionSecret },
+        allowedTools: ["Bash"],
+      },
       as(opToken),
     );
     const stream = new SseClient(`${aegis.url}/v1/sessions/${s.body.id}/events?sse_token=${sse}`);

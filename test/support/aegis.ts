@@ -156,7 +156,7 @@ export class SseClient {
     });
   }
 
-  waitForType(type: string, extra: (data: Record<string, unknown>) => boolean = () => true, timeoutMs?: number) {
+  waitForType(type: string, extra: (data: Record<string, any>) => boolean = () => true, timeoutMs?: number) {
     return this.waitFor(
       (e) => e.event === type && extra((e.data.data ?? e.data) as Record<string, unknown>),
       timeoutMs,

@@ -1,4 +1,5 @@
 // What route plugins receive: the domain services, never the database directly.
+import type { AuditTrail } from "../../audit";
 import type { AuthService, SseTokens } from "../../auth";
 import type { EventBus } from "../../core/events";
 import type { EventStore } from "../../events/store";
@@ -8,6 +9,7 @@ import type { Db } from "../../store/db";
 import type { SseHub } from "../sse";
 
 export interface RouteDeps {
+  audit: AuditTrail;
   auth: AuthService;
   sseTokens: SseTokens;
   sessions: SessionService;
