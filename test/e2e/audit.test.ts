@@ -1,7 +1,7 @@
 // The audit trail over the real server: what is recorded, filters, export, offline and online
 // verification, tamper detection, and fail-closed writes.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
