@@ -1,7 +1,7 @@
 // Approval events.
 import { z } from "zod";
 import { defineEvent } from "../core/events";
-import { ApprovalStatusSchema } from "./schema";
+import { ApprovalStatusSchema, DecisionSchema } from "./schema";
 
 export const ApprovalRequested = defineEvent(
   "approval.requested",
@@ -20,7 +20,19 @@ export const ApprovalResolved = defineEvent(
     toolUseId: z.string(),
     toolName: z.string(),
     status: ApprovalStatusSchema,
+    decision: DecisionSchema.nullable().optional(),
+    decidedBy: z.string().nullable().optional(),
     message: z.string().nullable(),
     waitMs: z.number(),
   }),
+);
+
+export const ApprovalWaiting = defineEvent(
+  "approval.waited",
+  z.object({ approvalId: z.string(), toolName: z.string(), waitedSeconds: z.number() }),
+);
+
+export const QuestionAsked = defineEvent(
+  "question.asked",
+  z.object({ approvalId: z.string(), questions: z.unknown() }),
 );

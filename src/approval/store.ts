@@ -1,6 +1,6 @@
 // Approval persistence (SQLite).
 import type { Db } from "../store/db";
-import type { Approval, ApprovalStatus } from "./schema";
+import type { Approval, ApprovalStatus, Decision } from "./schema";
 
 interface ApprovalsTable {
   id: string;
@@ -14,12 +14,19 @@ interface ApprovalsTable {
   requested_at: string;
   resolved_at: string | null;
   wait_ms: number | null;
+  kind: string;
+  decision: string | null;
+  timeout_at: string | null;
 }
 type Tables = { approvals: ApprovalsTable };
 
 const toApproval = (r: ApprovalsTable): Approval => ({
   id: r.id as Approval["id"],
   sessionId: r.session_id as Approval["sessionId"],
+  kind: r.kind as Approval["kind"],
+  decision: r.decision as Decision | null,
+  decidedBy: r.decided_by,
+  timeoutAt: r.timeout_at,
   toolUseId: r.tool_use_id,
   toolName: r.tool_name,
   input: JSON.parse(r.input),
@@ -30,7 +37,25 @@ const toApproval = (r: ApprovalsTable): Approval => ({
   waitMs: r.wait_ms,
 });
 
+export interface ApprovalFilter {
+  sessionIds?: readonly string[] | undefined;
+  tool?: string | undefined;
+  status?: ApprovalStatus | undefined;
+  beforeId?: string | undefined;
+  limit: number;
+}
+
 export const approvalStore = {
+  /** Newest first. */
+  async list(db: Db, f: ApprovalFilter): Promise<Approval[]> {
+    let q = db.withTables<Tables>().selectFrom("approvals").selectAll().orderBy("id", "desc").limit(f.limit);
+    if (f.sessionIds) q = q.where("session_id", "in", f.sessionIds.length ? [...f.sessionIds] : [""]);
+    if (f.tool) q = q.where("tool_name", "=", f.tool);
+    if (f.status) q = q.where("status", "=", f.status);
+    if (f.beforeId) q = q.where("id", "<", f.beforeId);
+    return (await q.execute()).map(toApproval);
+  },
+
   async insert(db: Db, a: Approval): Promise<void> {
     await db
       .withTables<Tables>()
@@ -47,15 +72,33 @@ export const approvalStore = {
         requested_at: a.requestedAt,
         resolved_at: null,
         wait_ms: null,
+        kind: a.kind,
+        decision: null,
+        timeout_at: a.timeoutAt,
       })
       .execute();
   },
 
-  async resolve(db: Db, id: string, status: ApprovalStatus, message: string | null, at: string, waitMs: number) {
+  async resolve(
+    db: Db,
+    id: string,
+    status: ApprovalStatus,
+    message: string | null,
+    at: string,
+    waitMs: number,
+    by: { decision?: Decision | null; decidedBy?: string | null } = {},
+  ) {
     await db
       .withTables<Tables>()
       .updateTable("approvals")
-      .set({ status, message, resolved_at: at, wait_ms: waitMs })
+      .set({
+        status,
+        message,
+        resolved_at: at,
+        wait_ms: waitMs,
+        decision: by.decision ?? null,
+        decided_by: by.decidedBy ?? null,
+      })
       .where("id", "=", id)
       .where("status", "=", "pending")
       .execute();

@@ -66,7 +66,7 @@ export interface Principal {
   scopes: readonly string[] | null;
   rateLimitPerMinute: number | null;
   /** How the caller proved itself. */
-  via: "api_key" | "bootstrap_token" | "sse_token";
+  via: "api_key" | "bootstrap_token" | "sse_token" | "metrics_token";
 }
 
 export const PrincipalSchema = z.object({
@@ -75,7 +75,7 @@ export const PrincipalSchema = z.object({
   role: RoleSchema,
   tenant: z.string(),
   scopes: z.array(z.string()).nullable(),
-  via: z.enum(["api_key", "bootstrap_token", "sse_token"]),
+  via: z.enum(["api_key", "bootstrap_token", "sse_token", "metrics_token"]),
   permissions: z.array(PermissionSchema),
 });
 

@@ -23,6 +23,8 @@ export interface AuthDeps {
   serverSecret: Buffer;
   /** AEGIS_AUTH_TOKEN: an admin token for automation, never stored. */
   bootstrapToken?: string | undefined;
+  /** metrics.token: lets a Prometheus scraper read /metrics and nothing else; never stored. */
+  metricsToken?: string | undefined;
 }
 
 export const BOOTSTRAP_PRINCIPAL: Principal = {
@@ -33,6 +35,17 @@ export const BOOTSTRAP_PRINCIPAL: Principal = {
   scopes: null,
   rateLimitPerMinute: null,
   via: "bootstrap_token",
+};
+
+/** The metrics token's caller: scoped to metrics.read, so every other route answers 403. */
+export const METRICS_PRINCIPAL: Principal = {
+  keyId: "metrics",
+  name: "metrics token",
+  role: "viewer",
+  tenant: "default",
+  scopes: ["metrics.read"],
+  rateLimitPerMinute: null,
+  via: "metrics_token",
 };
 
 export class AuthService {
@@ -59,6 +72,7 @@ export class AuthService {
 
   async authenticate(token: string): Promise<Principal | undefined> {
     if (this.deps.bootstrapToken && sameSecret(token, this.deps.bootstrapToken)) return BOOTSTRAP_PRINCIPAL;
+    if (this.deps.metricsToken && sameSecret(token, this.deps.metricsToken)) return METRICS_PRINCIPAL;
     const id = keyIdOf(token);
     if (!id) return undefined;
     const key = await keyStore.get(this.deps.db, id);

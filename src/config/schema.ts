@@ -90,6 +90,14 @@ export const ConfigSchema = z.strictObject({
       corsOrigins: z.array(z.string().url()).default([]),
     })
     .prefault({}),
+  approvals: z
+    .strictObject({
+      /** Deny a tool call nobody decided within this many seconds (0: wait for ever); a policy rule may set its own. */
+      timeoutSeconds: z.number().int().min(0).default(0),
+      /** Emit approval.waited when an approval has waited this long (0: never). */
+      waitWarningSeconds: z.number().int().min(0).default(300),
+    })
+    .prefault({}),
   audit: z
     .strictObject({
       /** Ed25519 private key that signs checkpoints; created on first start. Default <dataDir>/audit-signing.key */
@@ -105,6 +113,25 @@ export const ConfigSchema = z.strictObject({
       heartbeatMs: z.number().int().positive().default(15_000),
       /** Events buffered per client before a slow client is disconnected. */
       queueLimit: z.number().int().positive().default(1000),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /** A bearer token that may read GET /metrics and nothing else (AEGIS_METRICS__TOKEN); never stored. */
+      token: z.string().min(24, "use at least 24 characters").optional(),
+    })
+    .prefault({}),
+  telemetry: z
+    .strictObject({
+      /** Export OpenTelemetry traces (HTTP requests, turns, tool calls, model requests) over OTLP/HTTP. */
+      enabled: z.boolean().default(false),
+      /** The collector's OTLP/HTTP traces URL; a bare origin gets /v1/traces appended. */
+      endpoint: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:4318/v1/traces"),
+      /** Sent with every export, e.g. an authorization header for a hosted collector. */
+      headers: z.record(z.string(), z.string()).default({}),
+      /** Fraction of traces kept (0 to 1); child spans follow their root's decision. */
+      sampleRatio: z.number().min(0).max(1).default(1),
+      serviceName: z.string().min(1).default("aegis"),
     })
     .prefault({}),
 });

@@ -14,6 +14,7 @@ import {
 import type { Logger } from "../core/log";
 import { type AuthPluginDeps, type RouteAccess, registerAuth } from "./auth";
 import { frameworkErrors, registerErrorHandling } from "./errors";
+import { approvalRoutes } from "./routes/approvals";
 import { auditRoutes } from "./routes/audit";
 import { authRoutes } from "./routes/auth";
 import type { RouteDeps } from "./routes/deps";
@@ -99,6 +100,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       await z.register(auditRoutes, deps);
       await z.register(sessionRoutes, deps);
       await z.register(sessionControlRoutes, deps);
+      await z.register(approvalRoutes, deps);
       await z.register(sessionHistoryRoutes, deps);
       await z.register(eventRoutes, deps);
     },

@@ -25,7 +25,11 @@ interface Stream {
 export class SseHub {
   private readonly streams = new Set<Stream>();
 
-  constructor(private readonly limits: SseLimits) {}
+  /** `onLiveDelivery` hears every live (not replayed) event as it is queued for a client. */
+  constructor(
+    private readonly limits: SseLimits,
+    readonly onLiveDelivery: (e: StoredEvent) => void = () => {},
+  ) {}
 
   /** Which limit a new stream for this key and address would break, if any. */
   over(keyId: string, ip: string): string | undefined {
@@ -148,18 +152,19 @@ export async function streamEvents(
   });
   const seen = new Map<string, boolean>();
   let order: Promise<void> = settled;
-  const send = (e: StoredEvent) => {
+  const send = (e: StoredEvent, fromBus: boolean) => {
     if (e.seq <= lastSeq) return;
     lastSeq = e.seq;
     write(frame(e));
+    if (fromBus && !closed) deps.hub.onLiveDelivery(e);
   };
   // Visibility is looked up once per session; deliveries stay in order behind a lookup.
-  const deliver = (e: StoredEvent) => {
+  const deliver = (e: StoredEvent, fromBus: boolean) => {
     const visible = s.visible;
-    if (!visible) return send(e);
+    if (!visible) return send(e, fromBus);
     if (e.sessionId === null) return;
     const known = seen.get(e.sessionId);
-    if (known !== undefined && order === settled) return known ? send(e) : undefined;
+    if (known !== undefined && order === settled) return known ? send(e, fromBus) : undefined;
     const sessionId = e.sessionId;
     order = order.then(async () => {
       let ok = seen.get(sessionId);
@@ -167,7 +172,7 @@ export async function streamEvents(
         ok = await visible(sessionId).catch(() => false);
         seen.set(sessionId, ok);
       }
-      if (ok) send(e);
+      if (ok) send(e, fromBus);
     });
     const current = order;
     void current.then(() => {
@@ -177,7 +182,7 @@ export async function streamEvents(
 
   const unsubscribe = deps.bus.subscribe((e) => {
     if (s.sessionId && e.sessionId !== s.sessionId) return;
-    if (live) deliver(e);
+    if (live) deliver(e, true);
     else if (early.push(e) > deps.queueLimit) overflow();
   });
   const heartbeat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), deps.heartbeatMs);
@@ -189,9 +194,9 @@ export async function streamEvents(
   for (;;) {
     if (closed) return;
     const batch = await deps.events.list(deps.db, { afterSeq: lastSeq, sessionId: s.sessionId, limit: 500 });
-    for (const e of batch) deliver(e);
+    for (const e of batch) deliver(e, false);
     if (batch.length < 500) break;
   }
   live = true;
-  for (const e of early.splice(0)) deliver(e);
+  for (const e of early.splice(0)) deliver(e, true);
 }

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { type Options, type Query, query, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 import { AsyncQueue } from "../core/async-queue";
 import type { Logger } from "../core/log";
-import { translate } from "./translate";
+import { newStreamState, translate } from "./translate";
 import type { Runtime, RuntimeCheck, RuntimeEvent, RuntimeHandle, RuntimeStartOptions } from "./types";
 
 const run = promisify(execFile);
@@ -110,11 +110,12 @@ export class AgentSdkRuntime implements Runtime {
 
     const q: Query = query({ prompt: input, options });
     const log = this.opts.logger;
+    const stream = newStreamState();
     const loop = (async () => {
       let error: string | undefined;
       try {
         for await (const message of q) {
-          for (const e of translate(message)) events.push(e);
+          for (const e of translate(message, stream)) events.push(e);
         }
       } catch (err) {
         if (!abort.signal.aborted) {

@@ -1,6 +1,6 @@
 // Maps Agent SDK messages to runtime events. Only what Aegis uses is read; the rest is ignored.
 import type { SDKMessage } from "@anthropic-ai/claude-agent-sdk";
-import type { RuntimeEvent } from "./types";
+import type { ModelUsage, RuntimeEvent, TokenUsage } from "./types";
 
 function stringifyContent(content: unknown): string {
   if (typeof content === "string") return content;
@@ -32,17 +32,52 @@ function sinceLastResult(m: Extract<SDKMessage, { type: "result" }>) {
   if (!byModel) return undefined;
   const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   let costUsd = 0;
-  for (const u of Object.values(byModel)) {
-    usage.inputTokens += u.inputTokens ?? 0;
-    usage.outputTokens += u.outputTokens ?? 0;
-    usage.cacheReadTokens += u.cacheReadInputTokens ?? 0;
-    usage.cacheWriteTokens += u.cacheCreationInputTokens ?? 0;
-    costUsd += u.costUSD ?? 0;
+  const perModel: Record<string, ModelUsage> = {};
+  for (const [model, u] of Object.entries(byModel)) {
+    const m = {
+      inputTokens: u.inputTokens ?? 0,
+      outputTokens: u.outputTokens ?? 0,
+      cacheReadTokens: u.cacheReadInputTokens ?? 0,
+      cacheWriteTokens: u.cacheCreationInputTokens ?? 0,
+      costUsd: u.costUSD ?? 0,
+    };
+    perModel[model] = m;
+    usage.inputTokens += m.inputTokens;
+    usage.outputTokens += m.outputTokens;
+    usage.cacheReadTokens += m.cacheReadTokens;
+    usage.cacheWriteTokens += m.cacheWriteTokens;
+    costUsd += m.costUsd;
   }
-  return { usage, costUsd, byModel: byModel as Record<string, unknown> };
+  return { usage, costUsd, byModel: byModel as Record<string, unknown>, perModel };
 }
 
-export function translate(m: SDKMessage): RuntimeEvent[] {
+/** The model response being streamed: message_delta carries no id or model, so each query remembers them. */
+export interface StreamState {
+  open: { id: string; model: string; usage: TokenUsage } | null;
+}
+
+export const newStreamState = (): StreamState => ({ open: null });
+
+type StreamEvent = Extract<SDKMessage, { type: "stream_event" }>["event"];
+
+/** The final usage of one API request: message_delta's cumulative counts over message_start's. */
+function finishMessage(stream: StreamState, e: Extract<StreamEvent, { type: "message_delta" }>): RuntimeEvent[] {
+  const open = stream.open;
+  stream.open = null;
+  if (!open) return [];
+  const u = e.usage;
+  const usage = {
+    inputTokens: u.input_tokens ?? open.usage.inputTokens,
+    outputTokens: u.output_tokens ?? open.usage.outputTokens,
+    cacheReadTokens: u.cache_read_input_tokens ?? open.usage.cacheReadTokens,
+    cacheWriteTokens: u.cache_creation_input_tokens ?? open.usage.cacheWriteTokens,
+  };
+  return [
+    { type: "message_finished", messageId: open.id, model: open.model, stopReason: e.delta.stop_reason ?? null, usage },
+  ];
+}
+
+export function translate(m: SDKMessage, stream: StreamState = newStreamState()): RuntimeEvent[] {
   switch (m.type) {
     case "system":
       if (m.subtype === "init") {
@@ -57,7 +92,21 @@ export function translate(m: SDKMessage): RuntimeEvent[] {
     case "stream_event": {
       if (m.parent_tool_use_id) return [];
       const e = m.event;
-      if (e.type === "message_start") return [{ type: "message_started", messageId: e.message.id }];
+      if (e.type === "message_start") {
+        const u = e.message.usage;
+        stream.open = {
+          id: e.message.id,
+          model: e.message.model,
+          usage: {
+            inputTokens: u.input_tokens ?? 0,
+            outputTokens: u.output_tokens ?? 0,
+            cacheReadTokens: u.cache_read_input_tokens ?? 0,
+            cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+          },
+        };
+        return [{ type: "message_started", messageId: e.message.id }];
+      }
+      if (e.type === "message_delta") return finishMessage(stream, e);
       if (e.type === "content_block_delta" && e.delta.type === "text_delta") {
         return [{ type: "text_delta", messageId: "", text: e.delta.text }];
       }
@@ -118,6 +167,7 @@ export function translate(m: SDKMessage): RuntimeEvent[] {
           usage,
           costUsd: perTurn?.costUsd ?? 0,
           modelUsage: perTurn?.byModel ?? {},
+          usageByModel: perTurn?.perModel ?? {},
           durationMs: m.duration_ms,
           durationApiMs: m.duration_api_ms,
           apiErrorStatus: m.subtype === "success" ? (m.api_error_status ?? null) : null,

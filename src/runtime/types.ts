@@ -40,9 +40,16 @@ export interface TokenUsage {
   cacheWriteTokens: number;
 }
 
+/** One model's share of a turn. */
+export interface ModelUsage extends TokenUsage {
+  costUsd: number;
+}
+
 export type RuntimeEvent =
   | { type: "init"; claudeSessionId: string; model: string; version: string }
   | { type: "message_started"; messageId: string }
+  /** One model API request answered in full (its usage is that request's alone). */
+  | { type: "message_finished"; messageId: string; model: string; stopReason: string | null; usage: TokenUsage }
   | { type: "text_delta"; messageId: string; text: string }
   | { type: "assistant_text"; messageId: string; text: string }
   | { type: "tool_use"; toolUseId: string; name: string; input: Record<string, unknown> }
@@ -58,6 +65,8 @@ export type RuntimeEvent =
       usage: TokenUsage;
       costUsd: number;
       modelUsage: Record<string, unknown>;
+      /** The turn's usage per model (a turn may call more than one). */
+      usageByModel: Record<string, ModelUsage>;
       durationMs: number;
       durationApiMs: number;
       apiErrorStatus: number | null;

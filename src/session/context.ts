@@ -13,9 +13,13 @@ import { sessionStore } from "./store";
 
 export interface PendingDecision {
   approvalId: string;
+  kind: "tool" | "question";
   toolUseId: string;
   toolName: string;
+  input: Record<string, unknown>;
   requestedAt: number;
+  /** Timeout and long-wait timers; cleared when the approval settles. */
+  timers: NodeJS.Timeout[];
   /** Set while a decision is being committed. */
   deciding?: boolean;
   resolve: (d: PermissionDecision) => void;
@@ -40,6 +44,31 @@ export interface LiveSession {
   ready: boolean;
 }
 
+/** What the policy engine says about one tool call. */
+export interface GateDecision {
+  decision: "allow" | "deny" | "ask";
+  reason: string;
+  /** Deny the call when nobody decides within this many seconds. */
+  approvalTimeoutSeconds?: number | undefined;
+  /** Which layer and rule decided, for events and the audit trail. */
+  rule?: { layer: string; index: number } | null | undefined;
+}
+
+/** The policy engine as the session domain sees it; app.ts wires the real one. */
+export interface PolicyGate {
+  decide(
+    sessionId: string,
+    call: { toolName: string; input: Record<string, unknown>; workDir: string },
+  ): Promise<GateDecision>;
+  /** Remembers an allow_always / reject_always decision as a session rule. */
+  remember(
+    sessionId: string,
+    call: { toolName: string; input: Record<string, unknown> },
+    decision: "allow" | "deny",
+    by: string,
+  ): Promise<void>;
+}
+
 export interface SessionContext {
   db: Db;
   transact: Transact;
@@ -48,6 +77,7 @@ export interface SessionContext {
   config: Config;
   runtime: Runtime;
   lives: Map<string, LiveSession>;
+  policy?: PolicyGate | undefined;
 }
 
 export function newLive(id: string): LiveSession {
@@ -104,8 +134,9 @@ export async function settleApprovals(
   const now = ctx.clock.monotonic();
   const at = ctx.clock.now().toISOString();
   for (const p of settled) {
+    for (const t of p.timers) clearTimeout(t);
     const waitMs = now - p.requestedAt;
-    await approvalStore.resolve(tx.db, p.approvalId, status, message, at, waitMs);
+    await approvalStore.resolve(tx.db, p.approvalId, status, message, at, waitMs, { decidedBy: "system" });
     tx.emit(
       event(ApprovalResolved, live.id, {
         approvalId: p.approvalId,

@@ -1,19 +1,21 @@
 // Drives one live session: starts Claude Code, runs turns from the queue, and turns runtime
 // events into stored state, transcript items and published events.
-import { ApprovalRequested, approvalStore } from "../approval";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
-import type { PermissionDecision, PermissionRequest, RuntimeEvent } from "../runtime/types";
+import type { RuntimeEvent } from "../runtime/types";
+import { requestPermission } from "./approvals";
 import { type LiveSession, type SessionContext, settleApprovals, transition } from "./context";
 import { SessionFailureCodes } from "./errors";
 import {
   MessageCompleted,
   MessageDelta,
+  ModelResponded,
   ToolCalled,
   ToolCompleted,
   TurnFailed,
   TurnRetried,
+  TurnStarted,
   UsageRecorded,
 } from "./events";
 import { type SessionRecord, sessionStore } from "./store";
@@ -30,7 +32,7 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
     model: s.model ?? ctx.config.sessions.defaultModel,
     permissionMode: s.permissionMode,
     ...s.options,
-    onPermission: (req) => requestApproval(ctx, live, req),
+    onPermission: (req) => requestPermission(ctx, live, s.workDir, req),
   });
   live.handle = handle;
   void consume(ctx, live);
@@ -71,6 +73,7 @@ export async function runNext(ctx: SessionContext, live: LiveSession): Promise<v
     const at = ctx.clock.now().toISOString();
     await sessionStore.startTurn(tx.db, { id: turnId, sessionId: live.id, promptItemId: next.itemId, startedAt: at });
     await transition(tx, ctx, live.id, "working", { reason: "turn started" });
+    tx.emit(event(TurnStarted, live.id, { turnId, itemId: next.itemId }));
   });
   live.handle.send(next.text);
 }
@@ -87,61 +90,6 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
   live.queue.length = 0;
   ctx.lives.delete(live.id);
   await live.handle?.close();
-}
-
-async function requestApproval(
-  ctx: SessionContext,
-  live: LiveSession,
-  req: PermissionRequest,
-): Promise<PermissionDecision> {
-  const approvalId = newId("apr");
-  const decision = new Promise<PermissionDecision>((resolve) => {
-    live.approvals.set(approvalId, {
-      approvalId,
-      toolUseId: req.toolUseId,
-      toolName: req.toolName,
-      requestedAt: ctx.clock.monotonic(),
-      resolve,
-    });
-  });
-  const input = truncateDeep(req.input, ctx.config.transcript.maxItemChars) as Record<string, unknown>;
-  await ctx.transact(async (tx) => {
-    await approvalStore.insert(tx.db, {
-      id: approvalId,
-      sessionId: live.id as `ses_${string}`,
-      toolUseId: req.toolUseId,
-      toolName: req.toolName,
-      input,
-      status: "pending",
-      message: null,
-      requestedAt: ctx.clock.now().toISOString(),
-      resolvedAt: null,
-      waitMs: null,
-    });
-    tx.emit(
-      event(ApprovalRequested, live.id, {
-        approvalId,
-        toolUseId: req.toolUseId,
-        toolName: req.toolName,
-        input: truncateDeep(req.input, ctx.config.events.maxPayloadChars),
-      }),
-    );
-    await transition(tx, ctx, live.id, "awaiting_approval", { reason: `approval needed for ${req.toolName}` });
-  });
-  // Claude Code aborts the request when the turn is interrupted; the approval is then moot.
-  const onAbort = () => {
-    const pending = live.approvals.get(approvalId);
-    // A closing session (kill, shutdown) settles or keeps its approvals itself.
-    if (!pending || live.closing) return;
-    void ctx.transact(async (tx) => {
-      live.approvals.delete(approvalId);
-      const single = { ...live, approvals: new Map([[approvalId, pending]]) };
-      await settleApprovals(tx, ctx, single, "cancelled", "the turn was interrupted");
-    });
-    pending.resolve({ behavior: "deny", message: "The turn was interrupted.", interrupt: true });
-  };
-  req.signal.addEventListener("abort", onAbort, { once: true });
-  return decision;
 }
 
 async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
@@ -166,6 +114,19 @@ async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEve
       });
       return;
     case "message_started":
+      return;
+    case "message_finished":
+      await ctx.transact(async (tx) =>
+        tx.emit(
+          event(ModelResponded, live.id, {
+            turnId: turn?.id ?? null,
+            messageId: e.messageId,
+            model: e.model,
+            stopReason: e.stopReason,
+            ...e.usage,
+          }),
+        ),
+      );
       return;
     case "text_delta":
       if (!turn) return;
@@ -323,7 +284,7 @@ async function endTurn(ctx: SessionContext, live: LiveSession, e: Extract<Runtim
       error,
     });
     await sessionStore.addUsage(tx.db, live.id, usage);
-    tx.emit(event(UsageRecorded, live.id, { turnId: turn.id, ...usage }));
+    tx.emit(event(UsageRecorded, live.id, { turnId: turn.id, ...usage, byModel: e.usageByModel }));
     if (error) {
       const itemId = newId("tri");
       await sessionStore.addItem(tx.db, live.id, {

@@ -24,6 +24,8 @@ export const SessionErrors = {
     "Too many messages are queued for this session; wait for the current turn to finish.",
   ),
   noPendingApproval: defineError("NO_PENDING_APPROVAL", 409, "The session has no pending tool call to decide."),
+  noPendingQuestion: defineError("NO_PENDING_QUESTION", 409, "The session has no pending question to answer."),
+  approvalSettled: defineError("APPROVAL_SETTLED", 409, "This approval was already decided or has expired."),
   approvalNotFound: defineError("APPROVAL_NOT_FOUND", 404, "No pending approval with that id in this session."),
   runtimeUnavailable: defineError(
     "RUNTIME_UNAVAILABLE",

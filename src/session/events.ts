@@ -70,6 +70,19 @@ export const UsageRecorded = defineEvent(
     cacheReadTokens: z.number(),
     cacheWriteTokens: z.number(),
     costUsd: z.number(),
+    /** The same usage split by model (keys are model ids); empty when Claude Code did not say. */
+    byModel: z
+      .record(
+        z.string(),
+        z.object({
+          inputTokens: z.number(),
+          outputTokens: z.number(),
+          cacheReadTokens: z.number(),
+          cacheWriteTokens: z.number(),
+          costUsd: z.number(),
+        }),
+      )
+      .default({}),
   }),
 );
 
@@ -86,5 +99,34 @@ export const TurnRetried = defineEvent(
     maxRetries: z.number(),
     status: z.number().nullable(),
     error: z.string(),
+  }),
+);
+
+export const PolicyDecided = defineEvent(
+  "policy.decided",
+  z.object({
+    toolUseId: z.string(),
+    toolName: z.string(),
+    decision: z.enum(["allow", "deny"]),
+    reason: z.string(),
+    rule: z.object({ layer: z.string(), index: z.number() }).nullable(),
+  }),
+);
+
+/** A queued prompt went to Claude Code; the turn's later events carry this turnId. */
+export const TurnStarted = defineEvent("turn.started", z.object({ turnId: z.string(), itemId: z.string() }));
+
+/** One model API request of a turn was answered; usage is that request's alone. */
+export const ModelResponded = defineEvent(
+  "model.responded",
+  z.object({
+    turnId: z.string().nullable(),
+    messageId: z.string(),
+    model: z.string(),
+    stopReason: z.string().nullable(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number(),
+    cacheWriteTokens: z.number(),
   }),
 );

@@ -2,7 +2,14 @@
 export { type LiveSession, newLive, type SessionContext } from "./context";
 export { SessionErrors, SessionFailureCodes } from "./errors";
 export * from "./events";
-export { SessionLatencySchema, SessionMetricsSchema, sessionLatency, sessionMetrics, transcriptPage } from "./queries";
+export {
+  SessionLatencySchema,
+  SessionMetricsSchema,
+  sessionCountsByStatus,
+  sessionLatency,
+  sessionMetrics,
+  transcriptPage,
+} from "./queries";
 export * from "./schema";
 export { SessionService } from "./service";
 export * from "./status";

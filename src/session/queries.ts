@@ -1,9 +1,10 @@
-// Read models over a session's history: transcript pages, metrics and latency.
+// Read models over session history: transcript pages, per-session metrics and latency, status counts.
 import { z } from "zod";
 import { approvalStore } from "../approval";
 import type { Db } from "../store/db";
 import { SessionErrors } from "./errors";
 import type { TranscriptItem } from "./schema";
+import { type SessionStatus, SessionStatusSchema } from "./status";
 import { sessionStore } from "./store";
 
 export const SessionMetricsSchema = z.object({
@@ -130,6 +131,13 @@ export async function sessionMetrics(db: Db, sessionId: string): Promise<Session
       expired: count("expired"),
     },
   };
+}
+
+/** Every session status with how many sessions are in it (zero included), across all tenants. */
+export async function sessionCountsByStatus(db: Db): Promise<Record<SessionStatus, number>> {
+  const counts = Object.fromEntries(SessionStatusSchema.options.map((s) => [s, 0])) as Record<SessionStatus, number>;
+  for (const r of await sessionStore.countByStatus(db)) counts[r.status] = r.n;
+  return counts;
 }
 
 export async function sessionLatency(db: Db, sessionId: string): Promise<SessionLatency> {

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { approvalStore } from "../approval";
 import { ApprovalResolved } from "../approval/events";
-import type { DecisionInput } from "../approval/schema";
+import type { AnswerInput, Approval, DecideInput, DecisionInput, ListApprovalsQuery } from "../approval/schema";
 import {
   actorOf,
   type Caller,
@@ -17,6 +17,7 @@ import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateText } from "../core/truncate";
 import type { Tx } from "../store/tx";
+import { answer, decide, pickPending } from "./approvals";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
 import { fail, runNext, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
@@ -54,10 +55,12 @@ export class SessionService {
       totals: s.totals,
       pendingApprovals: pending.map((a) => ({
         id: a.id,
+        kind: a.kind,
         toolUseId: a.toolUseId,
         toolName: a.toolName,
         input: a.input,
         requestedAt: a.requestedAt,
+        timeoutAt: a.timeoutAt,
       })),
       queuedMessages: this.ctx.lives.get(s.id)?.queue.length ?? 0,
       error: s.error,
@@ -245,71 +248,60 @@ export class SessionService {
     return { ...(await this.get(live.id, caller)), droppedMessages: dropped.length };
   }
 
+  /** The per-session shortcut: approve or reject the oldest pending tool call, or `approvalId`. */
   async decide(idOrName: string, approve: boolean, input: DecisionInput, caller: Caller): Promise<Session> {
     const live = await this.live(idOrName, caller);
-    const pending = input.approvalId
-      ? live.approvals.get(input.approvalId)
-      : [...live.approvals.values()].sort((a, b) => a.requestedAt - b.requestedAt)[0];
-    if (!pending || pending.deciding) {
-      throw input.approvalId
-        ? SessionErrors.approvalNotFound({ details: { approvalId: input.approvalId } })
-        : SessionErrors.noPendingApproval();
-    }
-    const message = input.message ?? null;
-    const status = approve ? "approved" : "rejected";
-    // Claimed until the decision commits, so a concurrent decision on the same call is refused.
-    pending.deciding = true;
-    const waitMs = this.ctx.clock.monotonic() - pending.requestedAt;
-    try {
-      await this.ctx.transact(async (tx) => {
-        const at = this.ctx.clock.now().toISOString();
-        await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs);
-        await sessionStore.addItem(tx.db, live.id, {
-          id: newId("tri"),
-          kind: "approval",
-          createdAt: at,
-          updatedAt: at,
-          data: {
-            approvalId: pending.approvalId,
-            toolUseId: pending.toolUseId,
-            toolName: pending.toolName,
-            decision: status,
-            message,
-            waitMs,
-          },
-        });
-        tx.emit(
-          event(ApprovalResolved, live.id, {
-            approvalId: pending.approvalId,
-            toolUseId: pending.toolUseId,
-            toolName: pending.toolName,
-            status,
-            message,
-            waitMs,
-          }),
-        );
-        tx.audit(
-          this.audit(caller, approve ? "session.approve" : "session.reject", live.id, {
-            approvalId: pending.approvalId,
-            toolName: pending.toolName,
-            toolUseId: pending.toolUseId,
-            message,
-          }),
-        );
-        if (live.approvals.size === 1)
-          await transition(tx, this.ctx, live.id, "working", { reason: `tool call ${status}` });
-      });
-    } catch (err) {
-      pending.deciding = false;
-      throw err;
-    }
-    live.approvals.delete(pending.approvalId);
-    pending.resolve(
-      approve
-        ? { behavior: "allow" }
-        : { behavior: "deny", message: message ?? `The user rejected this ${pending.toolName} call.` },
+    const pending = pickPending(live, input.approvalId);
+    await decide(
+      this.ctx,
+      live,
+      pending,
+      { decision: approve ? "allow_once" : "reject_once", message: input.message },
+      caller,
     );
     return this.get(live.id, caller);
+  }
+
+  /** A full decision on one approval, addressed by its id. */
+  async decideApproval(approvalId: string, d: DecideInput, caller: Caller): Promise<Approval> {
+    const a = await this.approval(approvalId, caller);
+    if (a.status !== "pending") throw SessionErrors.approvalSettled({ details: { approvalId, status: a.status } });
+    const live = await this.live(a.sessionId, caller);
+    await decide(this.ctx, live, pickPending(live, approvalId), d, caller);
+    return this.approval(approvalId, caller);
+  }
+
+  async answer(idOrName: string, input: AnswerInput, caller: Caller): Promise<Session> {
+    const live = await this.live(idOrName, caller);
+    await answer(this.ctx, live, pickPending(live, input.approvalId, "question"), input.answers, caller);
+    return this.get(live.id, caller);
+  }
+
+  /** One approval, if the caller may read its session. */
+  async approval(approvalId: string, caller: Caller): Promise<Approval> {
+    const a = await approvalStore.get(this.ctx.db, approvalId);
+    if (!a || !(await this.canRead(a.sessionId, caller)))
+      throw SessionErrors.approvalNotFound({ details: { approvalId } });
+    return a;
+  }
+
+  async approvals(q: ListApprovalsQuery, caller: Caller): Promise<{ items: Approval[]; nextCursor: string | null }> {
+    if (q.sessionId) await this.resolve(q.sessionId, caller);
+    const scope = sessionListScope(caller.principal, this.tenants);
+    const sessionIds = q.sessionId
+      ? [q.sessionId]
+      : scope.tenant
+        ? (await sessionStore.list(this.ctx.db, scope)).map((s) => s.id)
+        : undefined;
+    const rows = await approvalStore.list(this.ctx.db, {
+      sessionIds,
+      tool: q.tool,
+      status: q.status,
+      beforeId: q.cursor,
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    return { items: page, nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
   }
 
   async update(idOrName: string, input: UpdateSessionInput, caller: Caller): Promise<Session> {

@@ -209,6 +209,16 @@ export const sessionStore = {
     return Number((await q.executeTakeFirstOrThrow()).n);
   },
 
+  /** How many sessions are in each status (statuses with none are absent). */
+  async countByStatus(db: Db): Promise<Array<{ status: SessionStatus; n: number }>> {
+    const rows = await t(db)
+      .selectFrom("sessions")
+      .select((eb) => ["status", eb.fn.countAll<number>().as("n")])
+      .groupBy("status")
+      .execute();
+    return rows.map((r) => ({ status: r.status as SessionStatus, n: Number(r.n) }));
+  },
+
   async update(
     db: Db,
     id: string,

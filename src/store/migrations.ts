@@ -132,6 +132,13 @@ const migrations: Record<string, Migration> = {
     },
   },
   "0003_audit": auditMigration,
+  "0006_approval_decisions": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("approvals").addColumn("kind", "text", (c) => c.notNull().defaultTo("tool")).execute();
+      await db.schema.alterTable("approvals").addColumn("decision", "text").execute();
+      await db.schema.alterTable("approvals").addColumn("timeout_at", "text").execute();
+    },
+  },
 };
 
 export async function migrate(db: Db): Promise<void> {

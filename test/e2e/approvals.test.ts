@@ -69,7 +69,7 @@ describe("approvals", () => {
       input: { file_path: file },
     });
     expect(tool.data.durationMs).toBeGreaterThanOrEqual(0);
-    expect(t.body.items[3].data).toMatchObject({ decision: "approved" });
+    expect(t.body.items[3].data).toMatchObject({ decision: "allow_once" });
     const m = await aegis.api<Json>("GET", `/v1/sessions/${id}/metrics`);
     expect(m.body.toolCalls).toMatchObject({ total: 1, byTool: { Write: 1 } });
     expect(m.body.approvals).toMatchObject({ total: 1, approved: 1 });
@@ -152,6 +152,123 @@ describe("approvals", () => {
     await sse.waitTurnsEnded(2);
     const m = await aegis.api<Json>("GET", `/v1/sessions/${id}/metrics`);
     expect(m.body.turns).toMatchObject({ total: 2, interrupted: 1, completed: 1 });
+    sse.close();
+  });
+});
+
+describe("approvals API", () => {
+  it("decides by approval id, with an edited input, and lists pending and recent approvals", async () => {
+    const { id, file, sse, requested } = await startWithPendingWrite("apr-api-edit");
+    const pending = await aegis.api<Json>("GET", `/v1/approvals?sessionId=${id}&status=pending`);
+    expect(pending.body.items.map((a: Json) => a.id)).toEqual([requested.approvalId]);
+    expect(pending.body.items[0]).toMatchObject({ kind: "tool", toolName: "Write", status: "pending", decision: null });
+    const res = await aegis.api<Json>("POST", `/v1/approvals/${requested.approvalId}`, {
+      decision: "allow_once",
+      updatedInput: { file_path: file, content: "edited by a human\n" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "approved", decision: "allow_once", decidedBy: "bootstrap" });
+    await sse.waitForType("tool.completed");
+    expect(readFileSync(file, "utf8")).toBe("edited by a human\n");
+    const again = await aegis.api<Json>("POST", `/v1/approvals/${requested.approvalId}`, { decision: "reject_once" });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("APPROVAL_SETTLED");
+    const one = await aegis.api<Json>("GET", `/v1/approvals/${requested.approvalId}`);
+    expect(one.body.waitMs).toBeGreaterThanOrEqual(0);
+    expect((await aegis.api<Json>("GET", "/v1/approvals/apr_01aaaaaaaaaaaaaaaaaaaaaaaa")).status).toBe(404);
+    sse.close();
+  });
+
+  it("two parallel tool calls give two approvals", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aegis-par-"));
+    model.script("apr-parallel", [
+      {
+        toolUse: [
+          { name: "Write", input: { file_path: join(dir, "one.txt"), content: "1" } },
+          { name: "Write", input: { file_path: join(dir, "two.txt"), content: "2" } },
+        ],
+      },
+      { text: "both done" },
+    ]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "apr-parallel: two files" });
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
+    // Claude Code asks about parallel calls one after the other: each gets its own approval.
+    const first = await sse.waitForType("approval.requested");
+    await aegis.api("POST", `/v1/approvals/${first.data.data.approvalId}`, { decision: "allow_once" });
+    const second = await sse.waitForType("approval.requested", (d) => d.approvalId !== first.data.data.approvalId);
+    await aegis.api("POST", `/v1/approvals/${second.data.data.approvalId}`, { decision: "allow_once" });
+    await sse.waitTurnsEnded(1);
+    const all = await aegis.api<Json>("GET", `/v1/approvals?sessionId=${created.body.id}`);
+    expect(all.body.items.map((a: Json) => a.status)).toEqual(["approved", "approved"]);
+    expect(readFileSync(join(dir, "one.txt"), "utf8")).toBe("1");
+    expect(readFileSync(join(dir, "two.txt"), "utf8")).toBe("2");
+    sse.close();
+  });
+
+  it("times out an undecided approval, tells the model, and warns while it waits", async () => {
+    const quick = await startAegis(model.url, { "approvals.timeoutSeconds": 2, "approvals.waitWarningSeconds": 1 });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "aegis-to-"));
+      const script = model.script("apr-timeout", [
+        { toolUse: { name: "Write", input: { file_path: join(dir, "late.txt"), content: "late" } } },
+        { text: "gave up" },
+      ]);
+      const created = await quick.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "apr-timeout: write" });
+      const sse = SseClient.admin(quick, `${quick.url}/v1/sessions/${created.body.id}/events`);
+      const req = await sse.waitForType("approval.requested");
+      const s = await quick.api<Json>("GET", `/v1/sessions/${created.body.id}`);
+      expect(s.body.pendingApprovals[0].timeoutAt).toEqual(expect.any(String));
+      await sse.waitForType("approval.waited", (d) => d.approvalId === req.data.data.approvalId);
+      const resolved = await sse.waitForType("approval.resolved");
+      expect(resolved.data.data).toMatchObject({ status: "expired" });
+      await sse.waitTurnsEnded(1);
+      expect(existsSync(join(dir, "late.txt"))).toBe(false);
+      expect(toolResultText(lastToolResult(script.requests[1])[0]!)).toContain("No decision within 2 s");
+      sse.close();
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it("AskUserQuestion appears as a question and /answer answers it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aegis-ask-"));
+    const question = "Which database should we use?";
+    const script = model.script("apr-ask", [
+      {
+        toolUse: {
+          name: "AskUserQuestion",
+          input: {
+            questions: [
+              {
+                question,
+                header: "Database",
+                multiSelect: false,
+                options: [
+                  { label: "Postgres", description: "relational" },
+                  { label: "SQLite", description: "embedded" },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      { text: "Going with it." },
+    ]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "apr-ask: choose" });
+    const id = created.body.id;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
+    const asked = await sse.waitForType("question.asked");
+    expect(asked.data.data.questions[0]).toMatchObject({ question, options: [{ label: "Postgres" }, { label: "SQLite" }] });
+    const s = await aegis.api<Json>("GET", `/v1/sessions/${id}`);
+    expect(s.body.pendingApprovals[0]).toMatchObject({ kind: "question", toolName: "AskUserQuestion" });
+    const noTool = await aegis.api<Json>("POST", `/v1/sessions/${id}/answer`, { answers: {} });
+    expect(noTool.status).toBe(400);
+    const res = await aegis.api<Json>("POST", `/v1/sessions/${id}/answer`, { answers: { [question]: "SQLite" } });
+    expect(res.status).toBe(200);
+    await sse.waitTurnsEnded(1);
+    const result = toolResultText(lastToolResult(script.requests[1])[0]!);
+    expect(result).toContain("SQLite");
+    expect(result).toContain(question);
     sse.close();
   });
 });

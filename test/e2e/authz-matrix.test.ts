@@ -28,6 +28,7 @@ interface Target {
 let model: ModelServer;
 let aegis: TestAegis;
 const callers: Who[] = [];
+let approvalOfA = "";
 const targets: Target[] = [];
 const tenants = (t: string) => ({ shareSessions: t === "team" });
 
@@ -84,7 +85,29 @@ beforeAll(async () => {
     team2,
   );
   targets.push(await session("A", opA), await session("team", team1));
+  approvalOfA = await settledApproval(targets[0]!);
 });
+
+/** An approval in the target's session, decided already, so deciding it again changes nothing. */
+async function settledApproval(t: Target): Promise<string> {
+  model.script(`matrix-approval-${t.id}`, [
+    { toolUse: { name: "Write", input: { file_path: join(t.dir, "x.txt"), content: "x" } } },
+    { text: "ok" },
+  ]);
+  const as = { authorization: `Bearer ${t.owner.token}` };
+  await aegis.api("POST", `/v1/sessions/${t.id}/messages`, { text: `matrix-approval-${t.id}` }, as);
+  for (let i = 0; i < 300; i++) {
+    const s = await aegis.api<Json>("GET", `/v1/sessions/${t.id}`);
+    const pending = s.body.pendingApprovals?.[0];
+    if (pending) {
+      await aegis.api("POST", `/v1/approvals/${pending.id}`, { decision: "reject_once" }, as);
+      await waitStatus(t.id, "idle");
+      return pending.id;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("no approval appeared");
+}
 afterAll(async () => {
   await aegis?.close();
   await model?.close();
@@ -108,6 +131,8 @@ const BODIES: Record<string, (t: Target | undefined) => unknown> = {
   "POST /v1/sessions/:id/reject": () => ({}),
   "POST /v1/auth/keys": () => ({ name: "made in matrix", role: "viewer" }),
   "POST /v1/auth/keys/:id/rotate": () => ({}),
+  "POST /v1/approvals/:id": () => ({ decision: "allow_once" }),
+  "POST /v1/sessions/:id/answer": () => ({ answers: { "Which?": "A" } }),
 };
 
 /** Sends one request; event streams are closed as soon as their status is known. */
@@ -133,16 +158,19 @@ describe("authorization matrix", () => {
     const failures: string[] = [];
     let checked = 0;
     for (const r of routes) {
-      const sessionRoute = r.url.startsWith("/v1/sessions/:id");
+      // An approval is reached through its session: the same rule applies.
+      const approvalRoute = r.url.startsWith("/v1/approvals/:id");
+      const sessionRoute = r.url.startsWith("/v1/sessions/:id") || approvalRoute;
       const keyRoute = r.url.startsWith("/v1/auth/keys/:id");
       const destructive = `${r.method} ${r.url}` === "DELETE /v1/sessions/:id" || keyRoute;
       for (const who of callers) {
-        for (const target of sessionRoute ? targets : [targets[0]]) {
+        for (const target of sessionRoute && !approvalRoute ? targets : [targets[0]]) {
           // Destructive calls get a target of their own, so one success does not change the next check.
           let t = target!;
           let url = r.url;
           if (sessionRoute && destructive) t = await session(`${target!.name}-kill`, target!.owner);
-          if (sessionRoute) url = url.replace(":id", t.id);
+          if (approvalRoute) url = url.replace(":id", approvalOfA);
+          else if (sessionRoute) url = url.replace(":id", t.id);
           if (keyRoute) {
             const victim = await key("victim", "viewer", "default");
             url = url.replace(":id", victim.keyId);

@@ -1,7 +1,7 @@
 // /v1/sessions/{id}/…: prompts, interrupt, escape and tool-call decisions.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { DecisionInputSchema } from "../../approval";
+import { AnswerInputSchema, DecisionInputSchema } from "../../approval";
 import { SendMessageInputSchema, SendMessageResultSchema, SessionSchema } from "../../session";
 import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
@@ -55,6 +55,22 @@ export const sessionControlRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app
       },
     },
     async (req) => sessions.escape(req.params.id, callerOf(req)),
+  );
+
+  app.post(
+    "/sessions/:id/answer",
+    {
+      config: { permission: "session.control" },
+      schema: {
+        operationId: "session.answer",
+        tags: ["approvals"],
+        summary: "Answer the question Claude asked (AskUserQuestion); see question.asked events.",
+        params: SessionParams,
+        body: AnswerInputSchema,
+        response: { 200: SessionSchema, ...errors },
+      },
+    },
+    async (req) => sessions.answer(req.params.id, req.body, callerOf(req)),
   );
 
   for (const [verb, approve] of [

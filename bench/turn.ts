@@ -1,0 +1,256 @@
+// Benchmark: turn latency and session start-to-ready, Aegis (REST + SSE) vs the bare Agent SDK, same scripted model.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type Options, type Query, query, type SDKMessage, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
+import { AsyncQueue } from "../src/core/async-queue";
+import { SseClient, type SseEvent, startAegis, type TestAegis } from "../test/support/aegis";
+import { startModelServer } from "../test/support/model-server";
+
+const GOAL = 1.1;
+const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
+const { values: args } = parseArgs({ options: { turns: { type: "string" }, starts: { type: "string" } } });
+const TURNS = Number(args.turns ?? process.env.BENCH_TURNS ?? 15);
+const STARTS = Number(args.starts ?? process.env.BENCH_STARTS ?? 5);
+if (!(TURNS >= 1 && STARTS >= 1)) throw new Error("--turns and --starts must be positive integers");
+
+const dirs: string[] = [];
+const freshDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "aegis-bench-wd-"));
+  dirs.push(d);
+  return d;
+};
+
+/** Sequence of the newest stored event `sse` has received. */
+const lastSeq = (sse: SseClient) => Number(sse.events.findLast((e) => e.id !== undefined)?.id ?? 0);
+/** First SSE event matching `pred` with a sequence above `seq` (cheap: no scans of the event list). */
+function after(sse: SseClient, seq: number, pred: (e: SseEvent) => boolean, what: string) {
+  return sse.waitFor((e) => Number(e.id) > seq && pred(e), 60_000, what);
+}
+const idle = (reason: string) => (e: SseEvent) =>
+  e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason === reason;
+
+async function ok<T>(p: Promise<{ status: number; body: T }>, want: number, what: string): Promise<T> {
+  const r = await p;
+  if (r.status !== want) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+// ---------- Aegis ----------
+const createSession = (aegis: TestAegis) =>
+  ok(aegis.api<{ id: string }>("POST", "/v1/sessions", { workDir: freshDir(), reuse: false }), 201, "create session");
+
+class AegisSession {
+  private constructor(
+    private readonly aegis: TestAegis,
+    readonly id: string,
+    readonly sse: SseClient,
+  ) {}
+
+  static async open(aegis: TestAegis): Promise<AegisSession> {
+    const s = await createSession(aegis);
+    const sse = new SseClient(`${aegis.url}/v1/sessions/${s.id}/events`);
+    await sse.waitFor(idle("ready"), 60_000, "ready");
+    return new AegisSession(aegis, s.id, sse);
+  }
+
+  /** ms from POST /messages to SSE message.completed; then waits (uncounted) for idle. */
+  async turn(text: string): Promise<number> {
+    const from = lastSeq(this.sse);
+    const done = after(this.sse, from, (e) => e.event === "message.completed", "message.completed");
+    const t0 = performance.now();
+    await ok(this.aegis.api("POST", `/v1/sessions/${this.id}/messages`, { text }), 202, "send message");
+    const e = await done;
+    const ms = performance.now() - t0;
+    if (e.data.data.text !== REPLY) throw new Error(`Aegis: unexpected reply ${JSON.stringify(e.data.data.text)}`);
+    await after(this.sse, from, idle("turn completed"), "turn end");
+    return ms;
+  }
+
+  async close() {
+    await ok(this.aegis.api("DELETE", `/v1/sessions/${this.id}`), 200, "kill session");
+    this.sse.close();
+  }
+}
+
+/** ms from POST /v1/sessions to the session's idle/ready event on the global stream. */
+async function aegisStart(aegis: TestAegis, all: SseClient): Promise<number> {
+  const from = lastSeq(all);
+  const t0 = performance.now();
+  const s = await createSession(aegis);
+  await after(all, from, (e) => e.data.sessionId === s.id && idle("ready")(e), "ready");
+  const ms = performance.now() - t0;
+  await ok(aegis.api("DELETE", `/v1/sessions/${s.id}`), 200, "kill session");
+  return ms;
+}
+
+// ---------- bare Agent SDK, with the options Aegis uses ----------
+class BareSession {
+  private readonly input = new AsyncQueue<SDKUserMessage>();
+  private readonly q: Query;
+  private waiters: Array<{ pred: (m: SDKMessage) => boolean; resolve: (m: SDKMessage) => void; reject: () => void }> =
+    [];
+  private readonly loop: Promise<void>;
+
+  constructor(options: Options) {
+    const q = query({ prompt: this.input, options });
+    this.q = q;
+    this.loop = (async () => {
+      try {
+        for await (const m of q) {
+          const hit = this.waiters.filter((w) => w.pred(m));
+          this.waiters = this.waiters.filter((w) => !hit.includes(w));
+          for (const w of hit) w.resolve(m);
+        }
+      } finally {
+        for (const w of this.waiters.splice(0)) w.reject();
+      }
+    })();
+    this.loop.catch(() => {}); // surfaced by close()
+  }
+
+  ready() {
+    return this.q.initializationResult();
+  }
+
+  private next(pred: (m: SDKMessage) => boolean): Promise<SDKMessage> {
+    return new Promise((resolve, fail) =>
+      this.waiters.push({ pred, resolve, reject: () => fail(new Error("bare SDK: the query ended")) }),
+    );
+  }
+
+  /** ms from pushing the user message to the first assistant message with a text block; then waits for the result. */
+  async turn(text: string): Promise<number> {
+    const textMsg = this.next(
+      (m) => m.type === "assistant" && !m.parent_tool_use_id && m.message.content.some((b) => b.type === "text"),
+    );
+    const result = this.next((m) => m.type === "result");
+    result.catch(() => {}); // awaited below unless the reply fails first
+    const t0 = performance.now();
+    this.input.push({ type: "user", message: { role: "user", content: text }, parent_tool_use_id: null });
+    const m = await textMsg;
+    const ms = performance.now() - t0;
+    const block = m.type === "assistant" && m.message.content.find((b) => b.type === "text");
+    if (!block || block.text !== REPLY) throw new Error(`bare SDK: unexpected reply ${JSON.stringify(block)}`);
+    await result;
+    return ms;
+  }
+
+  async close() {
+    this.input.close();
+    this.q.close();
+    await this.loop;
+  }
+}
+
+function bareOptions(aegis: TestAegis): Options {
+  return {
+    cwd: freshDir(),
+    env: { ...process.env, ...aegis.claude.env, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
+    pathToClaudeCodeExecutable: aegis.claude.claudePath,
+    includePartialMessages: true,
+    permissionMode: "default",
+    allowDangerouslySkipPermissions: false,
+    sessionId: randomUUID(),
+    canUseTool: async (_tool, input) => ({ behavior: "allow", updatedInput: input }),
+  };
+}
+
+async function bareStart(aegis: TestAegis): Promise<number> {
+  const t0 = performance.now();
+  const s = new BareSession(bareOptions(aegis));
+  await s.ready();
+  const ms = performance.now() - t0;
+  await s.close();
+  return ms;
+}
+
+// ---------- stats and report ----------
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
+};
+const cells = (...xs: Array<string | number>) =>
+  xs.map((x) => (typeof x === "number" ? x.toFixed(1) : x).padStart(8)).join("");
+
+function row(name: string, a: number[], b: number[]) {
+  const ratio = pct(a, 50) / pct(b, 50);
+  const cols = cells(pct(a, 50), pct(a, 90), pct(b, 50), pct(b, 90), ratio.toFixed(2));
+  console.log(`${name.padEnd(22)}${cols}   ${ratio <= GOAL ? "met" : "NOT met"}`);
+}
+
+/** One uncounted warm-up each, then `n` runs each, alternating which goes first so drift hits both alike. */
+async function alternate(n: number, a: () => Promise<number>, b: () => Promise<number>) {
+  await a();
+  await b();
+  const [xs, ys]: [number[], number[]] = [[], []];
+  for (let i = 0; i < n; i++) {
+    const runs = [[a, xs] as const, [b, ys] as const];
+    for (const [f, into] of i % 2 === 0 ? runs : runs.reverse()) into.push(await f());
+  }
+  return [xs, ys] as const;
+}
+
+type Cleanup = Array<() => unknown>;
+/** Runs and forgets the pending cleanups, newest first. */
+async function drain(cleanup: Cleanup) {
+  for (const c of cleanup.splice(0).reverse()) {
+    await Promise.resolve()
+      .then(c)
+      .catch((err: unknown) => console.error(`cleanup failed: ${String(err)}`));
+  }
+}
+
+async function main() {
+  const cleanup: Cleanup = [];
+  try {
+    const model = await startModelServer();
+    cleanup.push(() => model.close());
+    model.script(/bench/, [{ text: REPLY, chunks: 12, repeat: true }]);
+    const aegis = await startAegis(model.url);
+    cleanup.push(() => aegis.close());
+    const check = await aegis.app.runtime.check();
+    if (!check.ok) throw new Error(`Claude Code unavailable: ${check.error}`);
+    const cpu = `${cpus().length} cpus (${cpus()[0]?.model.trim()})`;
+    console.log(`Claude Code ${check.version} | ${cpu} | Node ${process.version}`);
+    console.log(`turns: ${TURNS}, starts: ${STARTS} (alternating, after a warm-up each)\n`);
+
+    // Turn time: one long-lived session each.
+    const sessions: Cleanup = [];
+    cleanup.push(() => drain(sessions));
+    const a = await AegisSession.open(aegis);
+    sessions.push(() => a.close());
+    const b = new BareSession(bareOptions(aegis));
+    sessions.push(() => b.close());
+    await b.ready();
+    const [turnA, turnB] = await alternate(
+      TURNS,
+      () => a.turn("bench turn"),
+      () => b.turn("bench turn"),
+    );
+    await drain(sessions);
+
+    // Session start to ready, watched on the global event stream.
+    const all = new SseClient(`${aegis.url}/v1/events`);
+    cleanup.push(() => all.close());
+    const [startA, startB] = await alternate(
+      STARTS,
+      () => aegisStart(aegis, all),
+      () => bareStart(aegis),
+    );
+
+    console.log(`${"ms".padEnd(22)}${cells("Aegis", "p90", "bare", "p90", "ratio")}   goal ≤ ${GOAL}`);
+    row(`turn (n=${TURNS})`, turnA, turnB);
+    row(`start→ready (n=${STARTS})`, startA, startB);
+  } finally {
+    await drain(cleanup);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,266 @@
+// Tool-call permission for live sessions: ask the policy, hold a durable approval for a person,
+// time it out, and apply decisions (including AskUserQuestion answers).
+import { ApprovalRequested, ApprovalResolved, ApprovalWaiting, approvalStore, QuestionAsked } from "../approval";
+import type { Decision } from "../approval/schema";
+import { actorOf, type Caller } from "../auth";
+import { event } from "../core/events";
+import { newId } from "../core/ids";
+import { truncateDeep } from "../core/truncate";
+import type { PermissionDecision, PermissionRequest } from "../runtime/types";
+import type { Tx } from "../store/tx";
+import { type LiveSession, type PendingDecision, type SessionContext, settleApprovals, transition } from "./context";
+import { SessionErrors } from "./errors";
+import { PolicyDecided } from "./events";
+import { sessionStore } from "./store";
+
+const QUESTION_TOOL = "AskUserQuestion";
+
+/** Called by Claude Code (through the runtime) for every tool call its permission mode would prompt for. */
+export async function requestPermission(
+  ctx: SessionContext,
+  live: LiveSession,
+  workDir: string,
+  req: PermissionRequest,
+): Promise<PermissionDecision> {
+  const isQuestion = req.toolName === QUESTION_TOOL;
+  const gate =
+    isQuestion || !ctx.policy
+      ? undefined
+      : await ctx.policy.decide(live.id, { toolName: req.toolName, input: req.input, workDir });
+  if (gate && gate.decision !== "ask") {
+    const verdict = gate.decision;
+    await ctx.transact(async (tx) => {
+      const data = {
+        toolUseId: req.toolUseId,
+        toolName: req.toolName,
+        decision: verdict,
+        reason: gate.reason,
+        rule: gate.rule ?? null,
+      };
+      tx.emit(event(PolicyDecided, live.id, data));
+      tx.audit({
+        actor: { keyId: "policy", role: null, tenant: null, ip: null },
+        action: verdict === "allow" ? "policy.allow" : "policy.deny",
+        target: { type: "session", id: live.id },
+        params: { ...data, input: truncateDeep(req.input, 2000) },
+        outcome: "ok",
+      });
+    });
+    return verdict === "allow"
+      ? { behavior: "allow" }
+      : { behavior: "deny", message: `Denied by policy: ${gate.reason}` };
+  }
+  const timeoutSeconds = gate?.approvalTimeoutSeconds ?? ctx.config.approvals.timeoutSeconds;
+  return hold(ctx, live, req, isQuestion ? "question" : "tool", timeoutSeconds || undefined, gate?.reason);
+}
+
+async function hold(
+  ctx: SessionContext,
+  live: LiveSession,
+  req: PermissionRequest,
+  kind: "tool" | "question",
+  timeoutSeconds: number | undefined,
+  reason: string | undefined,
+): Promise<PermissionDecision> {
+  const approvalId = newId("apr");
+  const now = ctx.clock.now();
+  const timeoutAt = timeoutSeconds ? new Date(now.getTime() + timeoutSeconds * 1000).toISOString() : null;
+  const pending: PendingDecision = {
+    approvalId,
+    kind,
+    toolUseId: req.toolUseId,
+    toolName: req.toolName,
+    input: req.input,
+    requestedAt: ctx.clock.monotonic(),
+    timers: [],
+    resolve: () => {},
+  };
+  const decision = new Promise<PermissionDecision>((resolve) => {
+    pending.resolve = resolve;
+  });
+  live.approvals.set(approvalId, pending);
+  await ctx.transact(async (tx) => {
+    await approvalStore.insert(tx.db, {
+      id: approvalId,
+      sessionId: live.id as `ses_${string}`,
+      kind,
+      toolUseId: req.toolUseId,
+      toolName: req.toolName,
+      input: truncateDeep(req.input, ctx.config.transcript.maxItemChars) as Record<string, unknown>,
+      status: "pending",
+      decision: null,
+      decidedBy: null,
+      message: reason ?? null,
+      requestedAt: now.toISOString(),
+      timeoutAt,
+      resolvedAt: null,
+      waitMs: null,
+    });
+    const input = truncateDeep(req.input, ctx.config.events.maxPayloadChars);
+    tx.emit(event(ApprovalRequested, live.id, { approvalId, toolUseId: req.toolUseId, toolName: req.toolName, input }));
+    if (kind === "question") tx.emit(event(QuestionAsked, live.id, { approvalId, questions: req.input.questions }));
+    await transition(tx, ctx, live.id, "awaiting_approval", { reason: `approval needed for ${req.toolName}` });
+  });
+
+  const warnAfter = ctx.config.approvals.waitWarningSeconds;
+  if (warnAfter > 0) {
+    pending.timers.push(
+      setTimeout(() => {
+        void ctx.transact(async (tx) =>
+          tx.emit(event(ApprovalWaiting, live.id, { approvalId, toolName: req.toolName, waitedSeconds: warnAfter })),
+        );
+      }, warnAfter * 1000).unref(),
+    );
+  }
+  if (timeoutSeconds) {
+    pending.timers.push(
+      setTimeout(() => {
+        void expire(ctx, live, pending, timeoutSeconds).catch((err) =>
+          ctx.log.error({ err }, "approval timeout failed"),
+        );
+      }, timeoutSeconds * 1000).unref(),
+    );
+  }
+  // Claude Code aborts the request when the turn is interrupted; the approval is then moot.
+  req.signal.addEventListener(
+    "abort",
+    () => {
+      // A closing session (kill, shutdown) settles or keeps its approvals itself.
+      if (!live.approvals.has(approvalId) || live.closing) return;
+      void settleOne(ctx, live, pending, "cancelled", "the turn was interrupted").then(() =>
+        pending.resolve({ behavior: "deny", message: "The turn was interrupted.", interrupt: true }),
+      );
+    },
+    { once: true },
+  );
+  return decision;
+}
+
+async function settleOne(
+  ctx: SessionContext,
+  live: LiveSession,
+  p: PendingDecision,
+  status: "cancelled" | "expired",
+  message: string,
+) {
+  if (!live.approvals.has(p.approvalId)) return;
+  await ctx.transact(async (tx) => {
+    await settleApprovals(tx, ctx, { ...live, approvals: new Map([[p.approvalId, p]]) }, status, message);
+    await afterDecision(tx, ctx, live, p);
+  });
+  live.approvals.delete(p.approvalId);
+}
+
+async function expire(ctx: SessionContext, live: LiveSession, p: PendingDecision, seconds: number) {
+  const message = `No decision within ${seconds} s; the ${p.toolName} call was denied.`;
+  await settleOne(ctx, live, p, "expired", message);
+  p.resolve({ behavior: "deny", message });
+}
+
+/** Back to working once no approval is left (the settled one is still in the map here). */
+async function afterDecision(tx: Tx, ctx: SessionContext, live: LiveSession, p: PendingDecision) {
+  const others = [...live.approvals.keys()].filter((id) => id !== p.approvalId);
+  if (others.length === 0)
+    await transition(tx, ctx, live.id, "working", { reason: `approval ${p.approvalId} settled` });
+}
+
+export function pickPending(
+  live: LiveSession,
+  approvalId: string | undefined,
+  kind?: "tool" | "question",
+): PendingDecision {
+  const candidates = [...live.approvals.values()]
+    .filter((p) => !p.deciding && (kind === undefined || p.kind === kind))
+    .sort((a, b) => a.requestedAt - b.requestedAt);
+  const pending = approvalId ? candidates.find((p) => p.approvalId === approvalId) : candidates[0];
+  if (!pending) {
+    throw approvalId
+      ? SessionErrors.approvalNotFound({ details: { approvalId } })
+      : kind === "question"
+        ? SessionErrors.noPendingQuestion()
+        : SessionErrors.noPendingApproval();
+  }
+  return pending;
+}
+
+export interface DecisionRequest {
+  decision: Decision;
+  message?: string | undefined;
+  updatedInput?: Record<string, unknown> | undefined;
+}
+
+/** Applies a person's decision to one pending tool call (or question). */
+export async function decide(
+  ctx: SessionContext,
+  live: LiveSession,
+  pending: PendingDecision,
+  d: DecisionRequest,
+  caller: Caller,
+) {
+  const allow = d.decision.startsWith("allow");
+  const status = allow ? "approved" : "rejected";
+  const message = d.message ?? null;
+  const waitMs = ctx.clock.monotonic() - pending.requestedAt;
+  // Claimed until the decision commits, so a concurrent decision on the same call is refused.
+  pending.deciding = true;
+  try {
+    if (d.decision.endsWith("always") && ctx.policy) {
+      await ctx.policy.remember(
+        live.id,
+        { toolName: pending.toolName, input: pending.input },
+        allow ? "allow" : "deny",
+        caller.principal.keyId,
+      );
+    }
+    await ctx.transact(async (tx) => {
+      const at = ctx.clock.now().toISOString();
+      const by = { decision: d.decision, decidedBy: caller.principal.keyId };
+      await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs, by);
+      const data = {
+        approvalId: pending.approvalId,
+        toolUseId: pending.toolUseId,
+        toolName: pending.toolName,
+        decision: d.decision,
+        message,
+        waitMs,
+      };
+      await sessionStore.addItem(tx.db, live.id, {
+        id: newId("tri"),
+        kind: "approval",
+        createdAt: at,
+        updatedAt: at,
+        data,
+      });
+      tx.emit(event(ApprovalResolved, live.id, { ...data, status, decidedBy: caller.principal.keyId }));
+      tx.audit({
+        actor: actorOf(caller),
+        action: allow ? "session.approve" : "session.reject",
+        target: { type: "session", id: live.id },
+        params: { ...data, updatedInput: d.updatedInput !== undefined },
+        outcome: "ok",
+      });
+      await afterDecision(tx, ctx, live, pending);
+    });
+  } catch (err) {
+    pending.deciding = false;
+    throw err;
+  }
+  for (const t of pending.timers) clearTimeout(t);
+  live.approvals.delete(pending.approvalId);
+  pending.resolve(
+    allow
+      ? { behavior: "allow", updatedInput: d.updatedInput }
+      : { behavior: "deny", message: message ?? `The user rejected this ${pending.toolName} call.` },
+  );
+}
+
+/** Answers an AskUserQuestion: the tool runs with the answers filled in. */
+export async function answer(
+  ctx: SessionContext,
+  live: LiveSession,
+  pending: PendingDecision,
+  answers: Record<string, string>,
+  caller: Caller,
+) {
+  await decide(ctx, live, pending, { decision: "allow_once", updatedInput: { ...pending.input, answers } }, caller);
+}
