@@ -51,7 +51,7 @@ class AegisSession {
 
   static async open(aegis: TestAegis): Promise<AegisSession> {
     const s = await createSession(aegis);
-    const sse = new SseClient(`${aegis.url}/v1/sessions/${s.id}/events`);
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
     await sse.waitFor(idle("ready"), 60_000, "ready");
     return new AegisSession(aegis, s.id, sse);
   }
@@ -210,6 +210,11 @@ async function main() {
     cleanup.push(() => model.close());
     model.script(/bench/, [{ text: REPLY, chunks: 12, repeat: true }]);
     const aegis = await startAegis(model.url);
+    // aegis.close() removes its dirs, unless it throws first
+    cleanup.push(
+      () => aegis.claude.cleanup(),
+      () => rmSync(aegis.dataDir, { recursive: true, force: true }),
+    );
     cleanup.push(() => aegis.close());
     const check = await aegis.app.runtime.check();
     if (!check.ok) throw new Error(`Claude Code unavailable: ${check.error}`);
@@ -233,7 +238,7 @@ async function main() {
     await drain(sessions);
 
     // Session start to ready, watched on the global event stream.
-    const all = new SseClient(`${aegis.url}/v1/events`);
+    const all = SseClient.admin(aegis, `${aegis.url}/v1/events`);
     cleanup.push(() => all.close());
     const [startA, startB] = await alternate(
       STARTS,

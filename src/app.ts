@@ -1,22 +1,27 @@
 // Wires the domains, the event bus and the transports into one server.
 import { join } from "node:path";
 import { sql } from "kysely";
+import { AnalyticsService } from "./analytics";
 import { openAuditTrail } from "./audit";
 import { AuthService, loadServerSecret, SseTokens } from "./auth";
+import { HookService } from "./hooks";
 import { ConfigError } from "./config/load";
 import type { Config } from "./config/schema";
 import { type Clock, systemClock } from "./core/clock";
 import { EventBus } from "./core/events";
 import type { Logger } from "./core/log";
 import { EventStore } from "./events/store";
+import { createGateway, localUrlOf } from "./gateway";
 import { buildHttp } from "./http/server";
 import { SseHub } from "./http/sse";
+import { Metrics } from "./metrics";
 import { AgentSdkRuntime } from "./runtime/agent-sdk";
 import type { Runtime } from "./runtime/types";
 import { SessionService } from "./session";
 import { openDb } from "./store/db";
 import { migrate } from "./store/migrations";
 import { createTransact } from "./store/tx";
+import { createTelemetry } from "./telemetry";
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +47,7 @@ export async function createApp(deps: AppDeps) {
   const opened = openDb(join(config.dataDir, "aegis.db"));
   await migrate(opened.db);
   const bus = new EventBus();
+  const telemetry = createTelemetry(config.telemetry, { bus, logger });
   const events = new EventStore(clock);
   const audit = await openAuditTrail(opened.db, {
     signingKeyPath: config.audit.signingKeyPath ?? join(config.dataDir, "audit-signing.key"),
@@ -52,13 +58,16 @@ export async function createApp(deps: AppDeps) {
     log: logger.child({ module: "audit" }),
   });
   const transact = createTransact(opened.db, events.append, bus, audit.append);
+  const serverSecret = loadServerSecret(join(config.dataDir, "secret.key"));
+  const hooks = new HookService({ db: opened.db, transact, clock, serverSecret });
   const auth = new AuthService({
     db: opened.db,
     transact,
     clock,
     log: logger.child({ module: "auth" }),
-    serverSecret: loadServerSecret(join(config.dataDir, "secret.key")),
+    serverSecret,
     bootstrapToken: config.auth.token,
+    metricsToken: config.metrics.token,
   });
   const sseTokens = new SseTokens(clock, config.auth.sseTokenTtlSeconds);
   const runtime =
@@ -69,6 +78,17 @@ export async function createApp(deps: AppDeps) {
       disableNonessentialTraffic: config.runtime.disableNonessentialTraffic,
       logger: logger.child({ module: "runtime" }),
     });
+  // The model gateway sits on each managed session's model path, unless it is off or has no credentials.
+  const { gateway, reason: gatewayOff } = createGateway({
+    db: opened.db,
+    transact,
+    clock,
+    log: logger.child({ module: "gateway" }),
+    config,
+    markBudgetExceeded: (tx, id, why) => sessions.markBudgetExceeded(tx, id, why),
+  });
+  if (!gateway && config.gateway.enabled) logger.warn({ reason: gatewayOff }, "model gateway inactive");
+  gateway?.listen(bus);
   const sessions = new SessionService({
     db: opened.db,
     transact,
@@ -77,9 +97,20 @@ export async function createApp(deps: AppDeps) {
     config,
     runtime,
     lives: new Map(),
+    modelPath: gateway ? (s) => gateway.sessionPath(s) : undefined,
   });
+  const sseHub = new SseHub(
+    {
+      perKey: config.limits.sseConnectionsPerKey,
+      perIp: config.limits.sseConnectionsPerIp,
+      total: config.limits.sseConnectionsTotal,
+    },
+    (e) => metrics.eventDelivered(e),
+  );
+  const metrics = new Metrics({ db: opened.db, bus, clock, sseClients: () => sseHub.size });
   const http = await buildHttp({
     logger,
+    tracing: telemetry?.httpPlugin,
     bodyLimit: config.limits.bodyLimitBytes,
     corsOrigins: config.security.corsOrigins,
     authPlugin: {
@@ -91,6 +122,8 @@ export async function createApp(deps: AppDeps) {
     auth,
     sseTokens,
     audit,
+    hooks,
+    hookLimits: config.hooks,
     sessions,
     runtime,
     db: opened.db,
@@ -98,15 +131,14 @@ export async function createApp(deps: AppDeps) {
     bus,
     sse: {
       ...config.sse,
-      hub: new SseHub({
-        perKey: config.limits.sseConnectionsPerKey,
-        perIp: config.limits.sseConnectionsPerIp,
-        total: config.limits.sseConnectionsTotal,
-      }),
+      hub: sseHub,
     },
+    metrics,
     checkDatabase: async () => {
       await sql`select 1`.execute(opened.db);
     },
+    analytics: new AnalyticsService({ db: opened.db, clock, config }),
+    gateway,
   });
 
   let closed = false;
@@ -118,11 +150,17 @@ export async function createApp(deps: AppDeps) {
     audit,
     runtime,
     bus,
+    metrics,
+    telemetry,
     db: opened.db,
+    gateway,
     /** Resumes the sessions a previous run left live, then listens. */
     async listen(): Promise<string> {
       await sessions.recover();
-      return http.listen({ host: config.host, port: config.port });
+      const url = await http.listen({ host: config.host, port: config.port });
+      // Resumed sessions wait for this before starting Claude Code behind the gateway.
+      gateway?.bind(localUrlOf(http.server.address()));
+      return url;
     },
     /** Stops Claude Code processes (leaving sessions resumable) and closes everything. */
     async close(): Promise<void> {
@@ -130,6 +168,9 @@ export async function createApp(deps: AppDeps) {
       closed = true;
       await sessions.shutdown();
       await http.close();
+      await gateway?.close();
+      await telemetry?.shutdown();
+      metrics.close();
       await audit.close();
       await opened.close();
     },

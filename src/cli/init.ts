@@ -55,6 +55,18 @@ security:
 sse:
   heartbeatMs: 15000
   queueLimit: 1000          # events buffered per client before a slow client is dropped
+
+# GET /metrics (Prometheus) answers keys with metrics.read (viewer and up) and this token, if set.
+# metrics:
+#   token: ...              # a scraper token good for /metrics only; prefer AEGIS_METRICS__TOKEN
+
+# OpenTelemetry traces over OTLP/HTTP: HTTP requests, turns, tool calls and model requests.
+telemetry:
+  enabled: false
+  endpoint: http://127.0.0.1:4318/v1/traces   # a bare origin gets /v1/traces
+  headers: {}               # sent with every export, e.g. {authorization: "Bearer ..."}
+  sampleRatio: 1            # fraction of traces kept, 0 to 1
+  serviceName: aegis
 `;
 
 export async function initCommand(flags: { force?: boolean }): Promise<void> {

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { main as serve } from "../main";
 import { auditVerifyCommand } from "./audit";
+import { type HookFlags, hooksInstallCommand, hooksUninstallCommand } from "./hooks";
 import { initCommand } from "./init";
 
 const program = new Command()
@@ -34,6 +35,26 @@ program
   .description("create the data directory and a commented config file")
   .option("--force", "overwrite an existing config file")
   .action((flags: { force?: boolean }) => initCommand(flags));
+
+const hooks = program.command("hooks").description("govern Claude Code sessions that Aegis did not start");
+hooks
+  .command("install")
+  .description("write HTTP hooks into <dir>/.claude/settings.local.json that report to this Aegis server")
+  .argument("[dir]", "the project directory", ".")
+  .option("--server <url>", "the Aegis server", process.env.AEGIS_URL ?? "http://127.0.0.1:9100")
+  .option("--key <key>", "an operator or admin API key (default $AEGIS_API_KEY)")
+  .option(
+    "--timeout <seconds>",
+    "hook timeout; permission requests are held for approval until just before it",
+    (v) => Number.parseInt(v, 10),
+    120,
+  )
+  .action((dir: string, flags: HookFlags) => hooksInstallCommand(dir, flags));
+hooks
+  .command("uninstall")
+  .description("remove exactly the hooks `ag hooks install` added")
+  .argument("[dir]", "the project directory", ".")
+  .action((dir: string) => hooksUninstallCommand(dir));
 
 const audit = program.command("audit").description("the tamper-evident audit trail");
 audit

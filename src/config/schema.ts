@@ -5,6 +5,11 @@ import { z } from "zod";
 
 export const PermissionModeSchema = z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]);
 
+/** A spending limit enforced by the model gateway: USD (priced requests) and/or tokens of every kind. */
+export const BudgetLimitSchema = z
+  .strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
+  .refine((b) => b.usd !== undefined || b.tokens !== undefined, "set usd, tokens or both");
+
 export const ConfigSchema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(9100),
@@ -90,6 +95,20 @@ export const ConfigSchema = z.strictObject({
       corsOrigins: z.array(z.string().url()).default([]),
     })
     .prefault({}),
+  hooks: z
+    .strictObject({
+      /** The timeout `ag hooks install` writes for each hook, in seconds. */
+      timeoutSeconds: z.number().int().min(5).max(3600).default(120),
+      /** Largest hook body accepted, in bytes. */
+      bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
+    })
+    .prefault({}),
+  breaker: z
+    .strictObject({
+      /** Trip after the same tool call fails or is denied this many times in a row (0: off). */
+      maxRepeats: z.number().int().min(0).default(5),
+    })
+    .prefault({}),
   approvals: z
     .strictObject({
       /** Deny a tool call nobody decided within this many seconds (0: wait for ever); a policy rule may set its own. */
@@ -132,6 +151,35 @@ export const ConfigSchema = z.strictObject({
       /** Fraction of traces kept (0 to 1); child spans follow their root's decision. */
       sampleRatio: z.number().min(0).max(1).default(1),
       serviceName: z.string().min(1).default("aegis"),
+    })
+    .prefault({}),
+  gateway: z
+    .strictObject({
+      /** Route each managed session's model requests through Aegis: metering, budgets, rate-limit tracking. */
+      enabled: z.boolean().default(true),
+      /** Where the gateway forwards; unset values come from runtime.env, then the server's environment. */
+      upstream: z
+        .strictObject({
+          /** Default ANTHROPIC_BASE_URL, else https://api.anthropic.com. */
+          baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+          /** Sent upstream as x-api-key. Default ANTHROPIC_API_KEY. */
+          apiKey: z.string().min(1).optional(),
+          /** Sent upstream as Authorization: Bearer. Default ANTHROPIC_AUTH_TOKEN. */
+          authToken: z.string().min(1).optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  budgets: z
+    .strictObject({
+      /** What key and tenant budgets count: this UTC day, this UTC month, or the last N seconds. */
+      window: z.union([z.enum(["day", "month"]), z.number().int().positive()]).default("day"),
+      /** Every session's limit over its whole life. */
+      session: BudgetLimitSchema.optional(),
+      /** By API key id (the key that started the session); "*" applies to keys without an entry. */
+      keys: z.record(z.string(), BudgetLimitSchema).default({}),
+      /** By tenant; "*" applies to tenants without an entry. */
+      tenants: z.record(z.string(), BudgetLimitSchema).default({}),
     })
     .prefault({}),
 });

@@ -4,7 +4,7 @@ import { z } from "zod";
 
 const nextUlid = monotonicFactory();
 
-export const ID_PREFIXES = ["ses", "apr", "evt", "tri", "trn", "key"] as const;
+export const ID_PREFIXES = ["ses", "apr", "evt", "tri", "trn", "key", "hki"] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 
 export function newId<P extends IdPrefix>(prefix: P): `${P}_${string}` {

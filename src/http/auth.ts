@@ -13,10 +13,13 @@ import {
 } from "../auth";
 import type { AuditEntry } from "../core/audit";
 import type { AppError } from "../core/errors";
+import type { Installation } from "../hooks";
 
 declare module "fastify" {
   interface FastifyRequest {
     caller: Caller | null;
+    /** Set on hook routes once the installation's secret checked out. */
+    hookInstallation: Installation | null;
   }
   interface FastifyContextConfig {
     /** The permission a caller needs; see src/auth/permissions.ts. */
@@ -69,6 +72,7 @@ export interface RouteAccess {
 export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteAccess[] {
   const table: RouteAccess[] = [];
   app.decorateRequest("caller", null);
+  app.decorateRequest("hookInstallation", null);
   app.addHook("onRoute", (route) => {
     const config = (route.config ?? {}) as { permission?: Permission; public?: boolean; sseToken?: boolean };
     if (route.url.startsWith("/v1") && !config.public && !config.permission) {

@@ -4,7 +4,7 @@ import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -14,12 +14,16 @@ import {
 import type { Logger } from "../core/log";
 import { type AuthPluginDeps, type RouteAccess, registerAuth } from "./auth";
 import { frameworkErrors, registerErrorHandling } from "./errors";
+import { analyticsRoutes } from "./routes/analytics";
 import { approvalRoutes } from "./routes/approvals";
 import { auditRoutes } from "./routes/audit";
 import { authRoutes } from "./routes/auth";
 import type { RouteDeps } from "./routes/deps";
 import { eventRoutes } from "./routes/events";
+import { gatewayRoutes } from "./routes/gateway";
 import { healthRoutes } from "./routes/health";
+import { hookRoutes } from "./routes/hooks";
+import { metricsRoutes } from "./routes/metrics";
 import { sessionControlRoutes } from "./routes/session-control";
 import { sessionHistoryRoutes } from "./routes/session-history";
 import { sessionRoutes } from "./routes/sessions";
@@ -38,6 +42,8 @@ export interface HttpDeps extends RouteDeps {
   bodyLimit: number;
   corsOrigins: string[];
   authPlugin: Omit<AuthPluginDeps, "auth" | "sseTokens">;
+  /** HTTP server spans (telemetry on); registered before anything else so every route is traced. */
+  tracing?: FastifyPluginAsync | undefined;
 }
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -47,10 +53,21 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     frameworkErrors,
   });
+  if (deps.tracing) await app.register(deps.tracing);
   registerErrorHandling(app);
   // JSON only: a text/plain body would otherwise reach the handlers as a string.
   app.removeContentTypeParser("text/plain");
   app.addHook("preClose", async () => deps.sse.hub.closeAll());
+  app.addHook("onResponse", async (req, reply) => {
+    // Event streams (the only routes taking sse_token) last as long as the client stays; not latency.
+    if (req.routeOptions.config?.sseToken) return;
+    deps.metrics.observeHttp({
+      method: req.method,
+      route: req.routeOptions.url,
+      statusCode: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
+  });
   await app.register(helmet, {
     // The API answers JSON; the HTML pages (/docs) run their own inline bootstrap script.
     contentSecurityPolicy: {
@@ -101,10 +118,18 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       await z.register(sessionRoutes, deps);
       await z.register(sessionControlRoutes, deps);
       await z.register(approvalRoutes, deps);
+      await z.register(hookRoutes, deps);
       await z.register(sessionHistoryRoutes, deps);
       await z.register(eventRoutes, deps);
+      await z.register(analyticsRoutes, deps);
     },
     { prefix: "/v1" },
   );
+  if (deps.gateway) await app.register(gatewayRoutes, { prefix: "/gateway", gateway: deps.gateway });
+  await app.register(async (root) => {
+    root.setValidatorCompiler(validatorCompiler);
+    root.setSerializerCompiler(serializerCompiler);
+    await root.withTypeProvider<ZodTypeProvider>().register(metricsRoutes, deps);
+  });
   return app;
 }

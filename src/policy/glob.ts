@@ -4,7 +4,8 @@ import safeRegex from "safe-regex2";
 
 export type Matcher = (subject: string) => boolean;
 
-const MAX_REGEX_LENGTH = 500;
+export const MAX_REGEX_LENGTH = 500;
+const MAX_GLOB_LENGTH = 1000;
 const GLOB_CHARS = /[*?[\]{}()!+@]/;
 
 const tryCompile = (fn: () => unknown): string | null => {
@@ -42,6 +43,7 @@ export function toolAccepts(tool: string, names: readonly string[]): boolean {
 export const normalizeSpace = (s: string): string => s.replace(/\s+/g, " ").trim();
 
 export function checkCommandGlob(glob: string): string | null {
+  if (glob.length > MAX_GLOB_LENGTH) return `the glob is longer than ${MAX_GLOB_LENGTH} characters`;
   return normalizeSpace(glob) === "" ? "the glob is blank" : null;
 }
 
@@ -64,6 +66,7 @@ export function compileCommandGlob(glob: string): Matcher {
 }
 
 export function checkRegex(source: string): string | null {
+  if (source === "") return "the regular expression is empty (it would match everything)";
   if (source.length > MAX_REGEX_LENGTH) return `regular expression is longer than ${MAX_REGEX_LENGTH} characters`;
   const problem = tryCompile(() => new RegExp(source));
   if (problem) return `invalid regular expression: ${problem}`;
@@ -84,7 +87,8 @@ export function checkPathGlob(glob: string): string | null {
   if (glob.startsWith("~")) return "~ is not expanded; give an absolute path or one relative to the workDir";
   if (glob.startsWith("!")) return "negated globs are not supported; write a separate rule with the other decision";
   if (glob.includes("\\")) return "use forward slashes; backslashes are not path separators here";
-  if (glob.split("/").includes("..")) return "`..` is not allowed; give an absolute path for places outside the workDir";
+  if (glob.split("/").includes(".."))
+    return "`..` is not allowed; give an absolute path for places outside the workDir";
   const problem = tryCompile(() => picomatch.makeRe(glob));
   return problem ? `invalid glob: ${problem}` : null;
 }

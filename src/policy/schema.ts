@@ -24,7 +24,6 @@ export const FILE_TOOLS: Readonly<Record<string, readonly string[]>> = {
 export const COMMAND_TOOL = "Bash";
 export const DOMAIN_TOOL = "WebFetch";
 
-export const MAX_REGEX_LENGTH = 500;
 export const MAX_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 const ApprovalTimeoutSchema = z
@@ -34,18 +33,20 @@ const ApprovalTimeoutSchema = z
   .max(MAX_APPROVAL_TIMEOUT_SECONDS)
   .describe("Seconds a person has to answer an `ask`; then the call is denied and the model is told the reason.");
 
-const CommandMatchSchema = z.union([
-  z.strictObject({
-    glob: z
-      .string()
-      .min(1)
-      .max(1000)
-      .describe("`*` is any text (spaces and slashes too), `?` one character; a trailing ` *` also matches the bare command."),
-  }),
-  z.strictObject({
-    regex: z.string().min(1).max(MAX_REGEX_LENGTH).describe("A JavaScript regular expression, unanchored."),
-  }),
-]);
+const CommandMatchSchema = z.union(
+  [
+    z.strictObject({
+      glob: z
+        .string()
+        .describe(
+          "`*` is any text (spaces and slashes too), `?` one character; a trailing ` *` also matches the bare command.",
+        ),
+    }),
+    z.strictObject({ regex: z.string().describe("A JavaScript regular expression, unanchored.") }),
+  ],
+  // Lengths are checked in the rule's refinement, so a long pattern gets its own message, not this one.
+  { error: 'give either { "glob": "..." } or { "regex": "..." }' },
+);
 
 export const RuleSchema = z
   .strictObject({
@@ -78,14 +79,16 @@ export const RuleSchema = z
     if (toolProblem) return fail(["tool"], toolProblem);
     const targets = (["command", "path", "domain"] as const).filter((k) => rule[k] !== undefined);
     if (targets.length > 1) {
-      return fail([targets[1] ?? "path"], `use only one of command, path or domain per rule (found ${targets.join(", ")})`);
+      return fail(
+        [targets[1] ?? "path"],
+        `use only one of command, path or domain per rule (found ${targets.join(", ")})`,
+      );
     }
     if (rule.command) {
       if (!toolAccepts(rule.tool, [COMMAND_TOOL])) {
         return fail(["command"], `command applies only to the Bash tool, and tool "${rule.tool}" never matches Bash`);
       }
-      const problem =
-        "regex" in rule.command ? checkRegex(rule.command.regex) : checkCommandGlob(rule.command.glob);
+      const problem = "regex" in rule.command ? checkRegex(rule.command.regex) : checkCommandGlob(rule.command.glob);
       if (problem) fail(["command", "regex" in rule.command ? "regex" : "glob"], problem);
     }
     if (rule.path !== undefined) {
@@ -150,9 +153,7 @@ export const VerdictSchema = z.object({
   decision: PolicyDecisionSchema,
   reason: z.string(),
   /** The rule that decided, or null when a default did. */
-  rule: z
-    .object({ layer: PolicyLayerSchema, index: z.number().int().min(0), rule: RuleSchema })
-    .nullable(),
+  rule: z.object({ layer: PolicyLayerSchema, index: z.number().int().min(0), rule: RuleSchema }).nullable(),
   /** What the rule matched: the part of a compound command, the resolved path or the host. */
   subject: z.string().nullable(),
   /** For `ask`: seconds before the call is denied; null means the server's own limit. */

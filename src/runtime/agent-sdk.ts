@@ -76,6 +76,7 @@ export class AgentSdkRuntime implements Runtime {
     const abort = new AbortController();
     const stderr: string[] = [];
     const env = { ...this.baseEnv(), ...o.env };
+    for (const name of o.unsetEnv ?? []) delete env[name];
     // Claude Code refuses bypassPermissions as root unless told it runs in a sandbox.
     if (o.permissionMode === "bypassPermissions" && process.getuid?.() === 0) env.IS_SANDBOX ??= "1";
 

@@ -16,6 +16,8 @@ export interface RuntimeStartOptions {
   disallowedTools?: string[] | undefined;
   appendSystemPrompt?: string | undefined;
   env?: Record<string, string> | undefined;
+  /** Variables of the server's environment the process must not inherit (e.g. credentials behind the gateway). */
+  unsetEnv?: readonly string[] | undefined;
   maxTurns?: number | undefined;
   maxBudgetUsd?: number | undefined;
   /** Asked for every tool call that Claude Code's permission mode does not already allow. */

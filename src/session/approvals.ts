@@ -8,6 +8,7 @@ import { newId } from "../core/ids";
 import { truncateDeep } from "../core/truncate";
 import type { PermissionDecision, PermissionRequest } from "../runtime/types";
 import type { Tx } from "../store/tx";
+import { callKey, noteFailure, resetBreaker } from "./breaker";
 import { type LiveSession, type PendingDecision, type SessionContext, settleApprovals, transition } from "./context";
 import { SessionErrors } from "./errors";
 import { PolicyDecided } from "./events";
@@ -46,9 +47,9 @@ export async function requestPermission(
         outcome: "ok",
       });
     });
-    return verdict === "allow"
-      ? { behavior: "allow" }
-      : { behavior: "deny", message: `Denied by policy: ${gate.reason}` };
+    if (verdict === "allow") return { behavior: "allow" };
+    await noteFailure(ctx, live, callKey(req.toolName, req.input), `${req.toolName} denied by policy`);
+    return { behavior: "deny", message: `Denied by policy: ${gate.reason}` };
   }
   const timeoutSeconds = gate?.approvalTimeoutSeconds ?? ctx.config.approvals.timeoutSeconds;
   return hold(ctx, live, req, isQuestion ? "question" : "tool", timeoutSeconds || undefined, gate?.reason);
@@ -247,6 +248,7 @@ export async function decide(
   }
   for (const t of pending.timers) clearTimeout(t);
   live.approvals.delete(pending.approvalId);
+  await resetBreaker(ctx, live, caller.principal.keyId);
   pending.resolve(
     allow
       ? { behavior: "allow", updatedInput: d.updatedInput }

@@ -39,9 +39,10 @@ export interface LiveSession {
   queue: Array<{ text: string; itemId: string }>;
   turn: ActiveTurn | null;
   approvals: Map<string, PendingDecision>;
-  tools: Map<string, { itemId: string; name: string; startedAt: number }>;
+  tools: Map<string, { itemId: string; name: string; input: unknown; startedAt: number }>;
   closing: boolean;
   ready: boolean;
+  breaker: { key: string | null; count: number; tripped: boolean };
 }
 
 /** What the policy engine says about one tool call. */
@@ -78,6 +79,14 @@ export interface SessionContext {
   runtime: Runtime;
   lives: Map<string, LiveSession>;
   policy?: PolicyGate | undefined;
+  /** The model path of a session's Claude Code (the model gateway's URL and token), if Aegis sits on it. */
+  modelPath?: ((s: { id: string; tenant: string; ownerKeyId: string | null }) => Promise<ModelPath>) | undefined;
+}
+
+/** Environment a session's Claude Code gets on top of the server's, and variables it must not inherit. */
+export interface ModelPath {
+  env: Record<string, string>;
+  unsetEnv: string[];
 }
 
 export function newLive(id: string): LiveSession {
@@ -90,6 +99,7 @@ export function newLive(id: string): LiveSession {
     tools: new Map(),
     closing: false,
     ready: false,
+    breaker: { key: null, count: 0, tripped: false },
   };
 }
 

@@ -5,6 +5,7 @@ import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
 import type { RuntimeEvent } from "../runtime/types";
 import { requestPermission } from "./approvals";
+import { callKey, noteFailure, noteSuccess } from "./breaker";
 import { type LiveSession, type SessionContext, settleApprovals, transition } from "./context";
 import { SessionFailureCodes } from "./errors";
 import {
@@ -25,6 +26,8 @@ const AUTH_HINT =
   "or under runtime.env in the Aegis config, or log in with `claude login` as the user running Aegis, then create a new session.";
 
 export async function startRuntime(ctx: SessionContext, live: LiveSession, s: SessionRecord, resume: boolean) {
+  const path = await ctx.modelPath?.(s);
+  if (live.closing) return;
   const handle = ctx.runtime.start({
     claudeSessionId: s.claudeSessionId,
     resume,
@@ -32,6 +35,7 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
     model: s.model ?? ctx.config.sessions.defaultModel,
     permissionMode: s.permissionMode,
     ...s.options,
+    ...(path ? { env: { ...s.options.env, ...path.env }, unsetEnv: path.unsetEnv } : {}),
     onPermission: (req) => requestPermission(ctx, live, s.workDir, req),
   });
   live.handle = handle;
@@ -67,15 +71,21 @@ export async function runNext(ctx: SessionContext, live: LiveSession): Promise<v
   if (!live.ready || live.turn || live.closing || !live.handle) return;
   const next = live.queue.shift();
   if (!next) return;
+  const handle = live.handle;
+  await beginTurn(ctx, live, next.itemId);
+  handle.send(next.text);
+}
+
+/** Opens a turn: its record, the working status and the event. */
+export async function beginTurn(ctx: SessionContext, live: LiveSession, itemId: string | null): Promise<void> {
   const turnId = newId("trn");
   live.turn = { id: turnId, startedAt: ctx.clock.monotonic(), firstTokenAt: null, interrupted: false, apiError: null };
   await ctx.transact(async (tx) => {
     const at = ctx.clock.now().toISOString();
-    await sessionStore.startTurn(tx.db, { id: turnId, sessionId: live.id, promptItemId: next.itemId, startedAt: at });
+    await sessionStore.startTurn(tx.db, { id: turnId, sessionId: live.id, promptItemId: itemId, startedAt: at });
     await transition(tx, ctx, live.id, "working", { reason: "turn started" });
-    tx.emit(event(TurnStarted, live.id, { turnId, itemId: next.itemId }));
+    tx.emit(event(TurnStarted, live.id, { turnId, itemId }));
   });
-  live.handle.send(next.text);
 }
 
 export async function fail(ctx: SessionContext, live: LiveSession, code: string, message: string): Promise<void> {
@@ -104,7 +114,8 @@ async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
   }
 }
 
-async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEvent): Promise<void> {
+/** Records one runtime event; observed sessions feed their hook events through here too. */
+export async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEvent): Promise<void> {
   const turn = live.turn;
   const now = ctx.clock.now().toISOString();
   switch (e.type) {
@@ -158,7 +169,7 @@ async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEve
     case "tool_use": {
       if (turn) turn.firstTokenAt ??= ctx.clock.monotonic();
       const itemId = newId("tri");
-      live.tools.set(e.toolUseId, { itemId, name: e.name, startedAt: ctx.clock.monotonic() });
+      live.tools.set(e.toolUseId, { itemId, name: e.name, input: e.input, startedAt: ctx.clock.monotonic() });
       await ctx.transact(async (tx) => {
         const data = {
           toolUseId: e.toolUseId,
@@ -221,6 +232,9 @@ async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEve
           }),
         );
       });
+      if (!started) return;
+      if (e.isError) await noteFailure(ctx, live, callKey(started.name, started.input), `${started.name} kept failing`);
+      else noteSuccess(live);
       return;
     }
     case "api_retry":
@@ -306,5 +320,7 @@ async function endTurn(ctx: SessionContext, live: LiveSession, e: Extract<Runtim
     if (live.queue.length === 0)
       await transition(tx, ctx, live.id, "idle", { reason: error ? `turn ended: ${error.code}` : "turn completed" });
   });
+  if (error && !turn.interrupted)
+    await noteFailure(ctx, live, `turn:${error.code}`, `turns keep failing (${error.code})`);
   await runNext(ctx, live);
 }

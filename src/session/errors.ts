@@ -41,6 +41,11 @@ export const SessionErrors = {
   envNotAllowed: defineError("ENV_NOT_ALLOWED", 400, "This environment variable may not be set for a session."),
   forbidden: defineError("SESSION_FORBIDDEN", 403, "Your API key may read this session but not act on it."),
   tooManySessions: defineError("TOO_MANY_SESSIONS", 429, "Too many live sessions; kill one or wait for one to end."),
+  observed: defineError(
+    "SESSION_OBSERVED",
+    409,
+    "This is an observed session (Claude Code started outside Aegis); Aegis can decide its tool calls but not send it prompts or interrupt it.",
+  ),
   notWorking: defineError(
     "SESSION_NOT_WORKING",
     409,

@@ -114,7 +114,7 @@ export const PolicyDecided = defineEvent(
 );
 
 /** A queued prompt went to Claude Code; the turn's later events carry this turnId. */
-export const TurnStarted = defineEvent("turn.started", z.object({ turnId: z.string(), itemId: z.string() }));
+export const TurnStarted = defineEvent("turn.started", z.object({ turnId: z.string(), itemId: z.string().nullable() }));
 
 /** One model API request of a turn was answered; usage is that request's alone. */
 export const ModelResponded = defineEvent(
@@ -130,3 +130,17 @@ export const ModelResponded = defineEvent(
     cacheWriteTokens: z.number(),
   }),
 );
+
+export const BreakerTripped = defineEvent(
+  "breaker.tripped",
+  z.object({ reason: z.string(), count: z.number().int(), key: z.string() }),
+);
+
+export const BreakerReset = defineEvent("breaker.reset", z.object({ by: z.string() }));
+
+export const SessionNotified = defineEvent(
+  "session.notified",
+  z.object({ message: z.string(), title: z.string().nullable(), type: z.string().nullable() }),
+);
+
+export const HookReceived = defineEvent("hook.received", z.object({ event: z.string(), detail: z.unknown() }));

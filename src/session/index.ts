@@ -2,6 +2,8 @@
 export { type LiveSession, newLive, type SessionContext } from "./context";
 export { SessionErrors, SessionFailureCodes } from "./errors";
 export * from "./events";
+export type { HookResponse } from "./hooks";
+export type { Observer } from "./observed";
 export {
   SessionLatencySchema,
   SessionMetricsSchema,

@@ -70,6 +70,13 @@ export const SessionSchema = z.object({
   parentId: z.string().nullable(),
   tenant: z.string(),
   ownerKeyId: z.string().nullable().describe("The API key that started the session."),
+  kind: z
+    .enum(["managed", "observed"])
+    .describe("observed: a Claude Code session Aegis did not start, seen through its hooks."),
+  attention: z
+    .object({ reason: z.string(), since: z.string() })
+    .nullable()
+    .describe("Set when the circuit breaker tripped; cleared by the next human action."),
   claudeSessionId: z.string(),
   model: z.string().nullable(),
   permissionMode: PermissionModeSchema,

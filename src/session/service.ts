@@ -16,13 +16,17 @@ import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateText } from "../core/truncate";
+import type { HookInput } from "../hooks/schema";
 import type { Tx } from "../store/tx";
 import { answer, decide, pickPending } from "./approvals";
+import { resetBreaker } from "./breaker";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
 import { fail, runNext, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { MessageSubmitted, SessionCreated, SessionUpdated } from "./events";
 import { checkEnv, checkWorkDir } from "./guard";
+import { type HookResponse, onHook } from "./hooks";
+import type { Observer } from "./observed";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
@@ -49,6 +53,8 @@ export class SessionService {
       parentId: s.parentId,
       tenant: s.tenant,
       ownerKeyId: s.ownerKeyId,
+      kind: s.kind,
+      attention: s.attention,
       claudeSessionId: s.claudeSessionId,
       model: s.model,
       permissionMode: s.permissionMode,
@@ -139,6 +145,8 @@ export class SessionService {
       id: newId("ses"),
       tenant: p.tenant,
       ownerKeyId: p.keyId,
+      kind: "managed",
+      attention: null,
       name: input.name ?? null,
       status: "starting",
       workDir,
@@ -198,7 +206,7 @@ export class SessionService {
   }
 
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
-    const live = await this.live(idOrName, caller);
+    const live = await this.driven(idOrName, caller);
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
     const queued = live.turn !== null || !live.ready || live.queue.length > 0;
     await this.ctx.transact(async (tx) => {
@@ -206,12 +214,13 @@ export class SessionService {
       tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
     });
     const position = queued ? live.queue.length : 0;
+    await resetBreaker(this.ctx, live, caller.principal.keyId);
     await runNext(this.ctx, live);
     return { queued, position };
   }
 
   async interrupt(idOrName: string, caller: Caller): Promise<Session> {
-    const live = await this.live(idOrName, caller);
+    const live = await this.driven(idOrName, caller);
     if (!live.turn) throw SessionErrors.notWorking();
     const turn = live.turn;
     await this.ctx.transact(async (tx) =>
@@ -235,6 +244,7 @@ export class SessionService {
       );
       return settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape");
     });
+    await resetBreaker(this.ctx, live, caller.principal.keyId);
     for (const p of settled)
       p.resolve({
         behavior: "deny",
@@ -305,7 +315,7 @@ export class SessionService {
   }
 
   async update(idOrName: string, input: UpdateSessionInput, caller: Caller): Promise<Session> {
-    const live = await this.live(idOrName, caller);
+    const live = await this.driven(idOrName, caller);
     if (input.permissionMode) {
       if (!live.ready || !live.handle) throw SessionErrors.notReady();
       await live.handle.setPermissionMode(input.permissionMode);
@@ -317,6 +327,11 @@ export class SessionService {
       });
     }
     return this.get(live.id, caller);
+  }
+
+  /** A Claude Code HTTP hook call for an observed session (see src/session/hooks.ts). */
+  onHook(owner: Observer, input: HookInput, deadlineMs: number): Promise<HookResponse> {
+    return onHook(this.ctx, owner, input, deadlineMs);
   }
 
   /** Ends the Claude Code process; the record and its history stay. */
@@ -344,7 +359,8 @@ export class SessionService {
 
   /** Restart survival: resume every session a previous server left live, or mark it failed. */
   async recover(): Promise<number> {
-    const rows = await sessionStore.list(this.ctx.db, { status: LIVE_STATUSES });
+    // Observed sessions have no process of ours to resume; their next hook brings them back.
+    const rows = (await sessionStore.list(this.ctx.db, { status: LIVE_STATUSES })).filter((s) => s.kind === "managed");
     const reason = "the server restarted before a decision; the tool call did not run";
     for (const s of rows) {
       const live = newLive(s.id);
@@ -385,6 +401,18 @@ export class SessionService {
   async failLive(id: string, code: string, message: string): Promise<void> {
     const live = this.ctx.lives.get(id);
     if (live) await fail(this.ctx, live, code, message);
+  }
+
+  /** The model gateway refused a request of this session for its budget; runs inside the gateway's unit of work. */
+  async markBudgetExceeded(tx: Tx, id: string, reason: string): Promise<void> {
+    await transition(tx, this.ctx, id, "budget_exceeded", { reason });
+  }
+
+  /** A live session Aegis drives itself (not an observed one). */
+  private async driven(idOrName: string, caller: Caller): Promise<LiveSession> {
+    const s = await this.resolve(idOrName, caller, "act");
+    if (s.kind === "observed") throw SessionErrors.observed({ details: { id: s.id } });
+    return this.live(s.id, caller);
   }
 
   private async live(idOrName: string, caller: Caller): Promise<LiveSession> {

@@ -16,6 +16,15 @@ describe("session status transitions", () => {
     ["failed", "working", false],
     ["idle", "awaiting_approval", false],
     ["starting", "awaiting_approval", false],
+    ["working", "budget_exceeded", true],
+    ["idle", "budget_exceeded", true],
+    ["budget_exceeded", "working", true],
+    ["budget_exceeded", "stopped", true],
+    // a turn that ends after a refusal leaves the session blocked, not idle
+    ["budget_exceeded", "idle", false],
+    ["budget_exceeded", "awaiting_approval", false],
+    ["stopped", "budget_exceeded", false],
+    ["failed", "budget_exceeded", false],
   ];
   it.each(table)("%s -> %s is %s", (from, to, allowed) => {
     expect(canTransition(from, to)).toBe(allowed);

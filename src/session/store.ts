@@ -28,6 +28,8 @@ interface SessionsTable {
   last_activity_at: string;
   tenant: string;
   owner_key_id: string | null;
+  kind: string;
+  attention: string | null;
 }
 interface TranscriptTable {
   seq: number | undefined;
@@ -64,6 +66,8 @@ export interface SessionRecord {
   id: string;
   tenant: string;
   ownerKeyId: string | null;
+  kind: "managed" | "observed";
+  attention: { reason: string; since: string } | null;
   name: string | null;
   status: SessionStatus;
   workDir: string;
@@ -105,6 +109,8 @@ const toRecord = (r: SessionsTable): SessionRecord => ({
   id: r.id,
   tenant: r.tenant,
   ownerKeyId: r.owner_key_id,
+  kind: r.kind as SessionRecord["kind"],
+  attention: r.attention ? JSON.parse(r.attention) : null,
   name: r.name,
   status: r.status as SessionStatus,
   workDir: r.work_dir,
@@ -147,6 +153,8 @@ export const sessionStore = {
         id: s.id,
         tenant: s.tenant,
         owner_key_id: s.ownerKeyId,
+        kind: s.kind,
+        attention: null,
         name: s.name,
         status: s.status,
         work_dir: s.workDir,
@@ -197,6 +205,29 @@ export const sessionStore = {
     if (f.beforeId) q = q.where("id", "<", f.beforeId);
     if (f.limit) q = q.limit(f.limit);
     return (await q.execute()).map(toRecord);
+  },
+
+  async byClaudeSession(
+    db: Db,
+    claudeSessionId: string,
+    kind: SessionRecord["kind"],
+  ): Promise<SessionRecord | undefined> {
+    const r = await t(db)
+      .selectFrom("sessions")
+      .selectAll()
+      .where("claude_session_id", "=", claudeSessionId)
+      .where("kind", "=", kind)
+      .orderBy("id", "desc")
+      .executeTakeFirst();
+    return r ? toRecord(r) : undefined;
+  },
+
+  async setAttention(db: Db, id: string, attention: SessionRecord["attention"]): Promise<void> {
+    await t(db)
+      .updateTable("sessions")
+      .set({ attention: attention ? JSON.stringify(attention) : null })
+      .where("id", "=", id)
+      .execute();
   },
 
   async countLive(db: Db, by: { tenant?: string; ownerKeyId?: string }): Promise<number> {

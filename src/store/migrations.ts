@@ -2,6 +2,8 @@
 import { type Kysely, sql } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
 import { auditMigration } from "../audit/migration";
+import { modelRequestsMigration } from "../gateway/migration";
+import { policyMigration } from "../policy/migration";
 import type { Db } from "./db";
 
 const migrations: Record<string, Migration> = {
@@ -132,6 +134,24 @@ const migrations: Record<string, Migration> = {
     },
   },
   "0003_audit": auditMigration,
+  "0004_policies": policyMigration,
+  "0005_model_requests": modelRequestsMigration,
+  "0007_hooks": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("sessions").addColumn("kind", "text", (c) => c.notNull().defaultTo("managed")).execute();
+      await db.schema.alterTable("sessions").addColumn("attention", "text").execute();
+      await db.schema
+        .createTable("hook_installations")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("secret_hash", "text", (c) => c.notNull())
+        .addColumn("owner_key_id", "text", (c) => c.notNull())
+        .addColumn("tenant", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("revoked_at", "text")
+        .execute();
+    },
+  },
   "0006_approval_decisions": {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable("approvals").addColumn("kind", "text", (c) => c.notNull().defaultTo("tool")).execute();
@@ -145,6 +165,8 @@ export async function migrate(db: Db): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    // Parallel branches add numbered migrations; run each once, whatever order they landed in.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");

@@ -133,6 +133,7 @@ const BODIES: Record<string, (t: Target | undefined) => unknown> = {
   "POST /v1/auth/keys/:id/rotate": () => ({}),
   "POST /v1/approvals/:id": () => ({ decision: "allow_once" }),
   "POST /v1/sessions/:id/answer": () => ({ answers: { "Which?": "A" } }),
+  "POST /v1/hooks/installations": () => ({ name: "matrix" }),
 };
 
 /** Sends one request; event streams are closed as soon as their status is known. */
@@ -162,6 +163,8 @@ describe("authorization matrix", () => {
       const approvalRoute = r.url.startsWith("/v1/approvals/:id");
       const sessionRoute = r.url.startsWith("/v1/sessions/:id") || approvalRoute;
       const keyRoute = r.url.startsWith("/v1/auth/keys/:id");
+      // Hook installations belong to a tenant: other tenants do not see them.
+      const installRoute = r.url.startsWith("/v1/hooks/installations/:id");
       const destructive = `${r.method} ${r.url}` === "DELETE /v1/sessions/:id" || keyRoute;
       for (const who of callers) {
         for (const target of sessionRoute && !approvalRoute ? targets : [targets[0]]) {
@@ -171,6 +174,10 @@ describe("authorization matrix", () => {
           if (sessionRoute && destructive) t = await session(`${target!.name}-kill`, target!.owner);
           if (approvalRoute) url = url.replace(":id", approvalOfA);
           else if (sessionRoute) url = url.replace(":id", t.id);
+          if (installRoute) {
+            const inst = await aegis.api<Json>("POST", "/v1/hooks/installations", { name: "victim" });
+            url = url.replace(":id", inst.body.id);
+          }
           if (keyRoute) {
             const victim = await key("victim", "viewer", "default");
             url = url.replace(":id", victim.keyId);
@@ -195,9 +202,15 @@ describe("authorization matrix", () => {
             !canActOnSession(principal(who), { tenant: t.tenant, ownerKeyId: t.owner.keyId }, tenants)
           )
             expected = 403;
+          else if (installRoute && who.role !== "admin" && who.tenant !== "default") expected = 404;
           else expected = "allowed";
 
-          const ok = expected === "allowed" ? status < 500 && ![401, 403, 404].includes(status) : status === expected;
+          // Public routes need no API key; some (hooks) check their own credentials instead.
+          const ok = r.public
+            ? status < 500
+            : expected === "allowed"
+              ? status < 500 && ![401, 403, 404].includes(status)
+              : status === expected;
           if (!ok)
             failures.push(`${r.method} ${r.url} as ${who.name} on ${t.name}: got ${status}, expected ${expected}`);
           if (sessionRoute && destructive && expected !== "allowed") {

@@ -1,0 +1,3 @@
+// The analytics domain's public surface.
+export * from "./schema";
+export { AnalyticsService } from "./service";

@@ -1,0 +1,142 @@
+// Aggregates over metered model requests (model_requests), Claude Code's turns and sessions, always
+// inside the caller's scope (the ownership rule of src/auth/access.ts).
+import { sql } from "kysely";
+import type { Db } from "../store/db";
+import type { Tokens } from "./schema";
+import { type Range, type Scope, scopedSql } from "./scope";
+
+export interface GatewayGroup {
+  key: string | null;
+  requests: number;
+  errors: number;
+  refused: number;
+  tokens: Tokens;
+  costUsd: number;
+  unpricedRequests: number;
+}
+
+/** Group columns a caller may ask for; never user input in SQL. */
+const GROUPS = {
+  none: "NULL",
+  model: "model",
+  day: "substr(started_at, 1, 10)",
+  key: "owner_key_id",
+  tenant: "tenant",
+} as const;
+
+interface GroupRow {
+  k: string | null;
+  requests: number;
+  errors: number;
+  refused: number;
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_write: number;
+  cost: number;
+  unpriced: number;
+}
+
+export async function gatewayGroups(
+  db: Db,
+  scope: Scope,
+  range: Range,
+  by: keyof typeof GROUPS,
+): Promise<GatewayGroup[]> {
+  const key = sql.raw(GROUPS[by]);
+  const { rows } = await sql<GroupRow>`
+    SELECT ${key} AS k,
+      count(*) AS requests,
+      sum(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS errors,
+      sum(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS refused,
+      coalesce(sum(input_tokens), 0) AS input,
+      coalesce(sum(output_tokens), 0) AS output,
+      coalesce(sum(cache_read_tokens), 0) AS cache_read,
+      coalesce(sum(cache_write_tokens), 0) AS cache_write,
+      coalesce(sum(cost_usd), 0) AS cost,
+      sum(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) AS unpriced
+    FROM model_requests AS r
+    WHERE r.started_at >= ${range.from} AND r.started_at < ${range.to} AND ${scopedSql("r", scope)}
+    GROUP BY ${key}
+    ORDER BY ${key}`.execute(db);
+  return rows.map((r) => ({
+    key: r.k,
+    requests: Number(r.requests),
+    errors: Number(r.errors ?? 0),
+    refused: Number(r.refused ?? 0),
+    tokens: {
+      input: Number(r.input),
+      output: Number(r.output),
+      cacheRead: Number(r.cache_read),
+      cacheWrite: Number(r.cache_write),
+    },
+    costUsd: Number(r.cost),
+    unpricedRequests: Number(r.unpriced ?? 0),
+  }));
+}
+
+export interface TurnGroup {
+  key: string | null;
+  total: number;
+  completed: number;
+  failed: number;
+  interrupted: number;
+  tokens: Tokens;
+  costUsd: number;
+}
+
+/** Claude Code's per-turn figures for turns started in the range, whole or by UTC day. */
+export async function turnGroups(db: Db, scope: Scope, range: Range, byDay: boolean): Promise<TurnGroup[]> {
+  const key = byDay ? sql`substr(t.started_at, 1, 10)` : sql`NULL`;
+  const { rows } = await sql<GroupRow & { total: number; completed: number; failed: number; interrupted: number }>`
+    SELECT ${key} AS k,
+      count(*) AS total,
+      sum(CASE WHEN t.status = 'completed' THEN 1 ELSE 0 END) AS completed,
+      sum(CASE WHEN t.status = 'failed' THEN 1 ELSE 0 END) AS failed,
+      sum(CASE WHEN t.status = 'interrupted' THEN 1 ELSE 0 END) AS interrupted,
+      coalesce(sum(t.input_tokens), 0) AS input,
+      coalesce(sum(t.output_tokens), 0) AS output,
+      coalesce(sum(t.cache_read_tokens), 0) AS cache_read,
+      coalesce(sum(t.cache_write_tokens), 0) AS cache_write,
+      coalesce(sum(t.cost_usd), 0) AS cost
+    FROM turns AS t JOIN sessions AS s ON s.id = t.session_id
+    WHERE t.started_at >= ${range.from} AND t.started_at < ${range.to} AND ${scopedSql("s", scope)}
+    GROUP BY ${key}
+    ORDER BY ${key}`.execute(db);
+  return rows.map((r) => ({
+    key: r.k,
+    total: Number(r.total),
+    completed: Number(r.completed ?? 0),
+    failed: Number(r.failed ?? 0),
+    interrupted: Number(r.interrupted ?? 0),
+    tokens: {
+      input: Number(r.input),
+      output: Number(r.output),
+      cacheRead: Number(r.cache_read),
+      cacheWrite: Number(r.cache_write),
+    },
+    costUsd: Number(r.cost),
+  }));
+}
+
+/** Sessions created in the range, by current status and by UTC day. */
+export async function sessionCounts(
+  db: Db,
+  scope: Scope,
+  range: Range,
+): Promise<{ byStatus: Map<string, number>; byDay: Map<string, number> }> {
+  const { rows } = await sql<{ status: string; day: string; n: number }>`
+    SELECT s.status AS status, substr(s.created_at, 1, 10) AS day, count(*) AS n
+    FROM sessions AS s
+    WHERE s.created_at >= ${range.from} AND s.created_at < ${range.to} AND ${scopedSql("s", scope)}
+    GROUP BY s.status, day`.execute(db);
+  const byStatus = new Map<string, number>();
+  const byDay = new Map<string, number>();
+  for (const r of rows) {
+    byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + Number(r.n));
+    byDay.set(r.day, (byDay.get(r.day) ?? 0) + Number(r.n));
+  }
+  return { byStatus, byDay };
+}
+
+export const zeroTokens = (): Tokens => ({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });

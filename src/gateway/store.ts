@@ -1,0 +1,117 @@
+// Persistence of metered model requests (SQLite), and the sums budgets and analytics read.
+import type { Db } from "../store/db";
+
+export interface ModelRequestsTable {
+  id: number | undefined;
+  session_id: string;
+  tenant: string;
+  owner_key_id: string | null;
+  model: string | null;
+  path: string;
+  outcome: string;
+  status: number;
+  error_type: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  started_at: string;
+  upstream_request_id: string | null;
+  rate_limits: string | null;
+}
+
+/** The table as other domains (analytics) query it. */
+export type ModelRequestsTables = { model_requests: ModelRequestsTable };
+
+export type Outcome = "ok" | "error" | "refused" | "aborted";
+
+export interface ModelRequestRecord {
+  sessionId: string;
+  tenant: string;
+  ownerKeyId: string | null;
+  model: string | null;
+  path: string;
+  outcome: Outcome;
+  status: number;
+  errorType: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number | null;
+  latencyMs: number;
+  ttftMs: number | null;
+  startedAt: string;
+  upstreamRequestId: string | null;
+  rateLimits: Record<string, string> | null;
+}
+
+export interface Spend {
+  usd: number;
+  tokens: number;
+}
+
+const t = (db: Db) => db.withTables<ModelRequestsTables>();
+
+export const modelRequestStore = {
+  async insert(db: Db, r: ModelRequestRecord): Promise<void> {
+    await t(db)
+      .insertInto("model_requests")
+      .values({
+        id: undefined,
+        session_id: r.sessionId,
+        tenant: r.tenant,
+        owner_key_id: r.ownerKeyId,
+        model: r.model,
+        path: r.path,
+        outcome: r.outcome,
+        status: r.status,
+        error_type: r.errorType,
+        input_tokens: r.inputTokens,
+        output_tokens: r.outputTokens,
+        cache_read_tokens: r.cacheReadTokens,
+        cache_write_tokens: r.cacheWriteTokens,
+        cost_usd: r.costUsd,
+        latency_ms: r.latencyMs,
+        ttft_ms: r.ttftMs,
+        started_at: r.startedAt,
+        upstream_request_id: r.upstreamRequestId,
+        rate_limits: r.rateLimits ? JSON.stringify(r.rateLimits) : null,
+      })
+      .execute();
+  },
+
+  /** USD (priced requests only) and tokens of every kind spent by one session, key or tenant since `since`. */
+  async spend(
+    db: Db,
+    by: { sessionId?: string; ownerKeyId?: string; tenant?: string },
+    since: string | null,
+  ): Promise<Spend> {
+    let q = t(db)
+      .selectFrom("model_requests")
+      .select((eb) => [
+        eb.fn.coalesce(eb.fn.sum<number>("cost_usd"), eb.lit(0)).as("usd"),
+        eb.fn
+          .coalesce(
+            eb.fn.sum<number>(
+              eb(
+                eb(eb("input_tokens", "+", eb.ref("output_tokens")), "+", eb.ref("cache_read_tokens")),
+                "+",
+                eb.ref("cache_write_tokens"),
+              ),
+            ),
+            eb.lit(0),
+          )
+          .as("tokens"),
+      ]);
+    if (by.sessionId !== undefined) q = q.where("session_id", "=", by.sessionId);
+    if (by.ownerKeyId !== undefined) q = q.where("owner_key_id", "=", by.ownerKeyId);
+    if (by.tenant !== undefined) q = q.where("tenant", "=", by.tenant);
+    if (since !== null) q = q.where("started_at", ">=", since);
+    const row = await q.executeTakeFirstOrThrow();
+    return { usd: Number(row.usd), tokens: Number(row.tokens) };
+  },
+};

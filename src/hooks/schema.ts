@@ -1,0 +1,60 @@
+// Claude Code hook calls and hook installations.
+import { z } from "zod";
+import { idSchema } from "../core/ids";
+
+/** The hook events `ag hooks install` subscribes to. */
+export const HookEventSchema = z.enum([
+  "PreToolUse",
+  "PostToolUse",
+  "PostToolUseFailure",
+  "PermissionRequest",
+  "UserPromptSubmit",
+  "Notification",
+  "Stop",
+  "StopFailure",
+  "SubagentStart",
+  "SubagentStop",
+  "PreCompact",
+  "SessionEnd",
+]);
+export type HookEvent = z.infer<typeof HookEventSchema>;
+
+/** What Claude Code POSTs; fields beyond these pass through untouched. */
+export const HookInputSchema = z.looseObject({
+  session_id: z.string().min(1).max(200),
+  cwd: z.string().min(1).max(4096),
+  hook_event_name: HookEventSchema,
+  transcript_path: z.string().max(4096).optional(),
+  permission_mode: z.string().max(50).optional(),
+  tool_name: z.string().max(200).optional(),
+  tool_input: z.unknown().optional(),
+  tool_use_id: z.string().max(200).optional(),
+  tool_response: z.unknown().optional(),
+  error: z.unknown().optional(),
+  prompt: z.string().max(1_000_000).optional(),
+  message: z.string().max(100_000).optional(),
+  last_assistant_message: z.string().max(1_000_000).optional(),
+  reason: z.string().max(1000).optional(),
+});
+export type HookInput = z.infer<typeof HookInputSchema>;
+
+export const InstallationSchema = z.object({
+  id: idSchema("hki"),
+  name: z.string(),
+  ownerKeyId: z.string(),
+  tenant: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export type Installation = z.infer<typeof InstallationSchema>;
+
+export const CreateInstallationInputSchema = z.strictObject({
+  name: z.string().min(1).max(200).describe("What the hooks are installed in, e.g. the project directory."),
+});
+
+export const CreatedInstallationSchema = InstallationSchema.extend({
+  secret: z.string().describe("Shown once. Claude Code sends it in the X-Aegis-Hook-Secret header."),
+});
+
+export const HOOK_SECRET_HEADER = "x-aegis-hook-secret";
+export const HOOK_SECRET_ENV = "AEGIS_HOOK_SECRET";

@@ -1,0 +1,94 @@
+// Hook installations: each gets a random secret that Claude Code sends in a header; only a keyed
+// hash is stored, compared in constant time, and the secret is never returned again.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { actorOf, type Caller } from "../auth";
+import type { Clock } from "../core/clock";
+import { defineError } from "../core/errors";
+import { newId } from "../core/ids";
+import type { Db } from "../store/db";
+import type { Transact } from "../store/tx";
+import type { Installation } from "./schema";
+import { type InstallationRecord, installationStore } from "./store";
+
+export const HookErrors = {
+  secretMissing: defineError(
+    "HOOK_SECRET_REQUIRED",
+    401,
+    "Send the installation's secret in the X-Aegis-Hook-Secret header (never in the URL or body).",
+  ),
+  secretInvalid: defineError(
+    "HOOK_SECRET_INVALID",
+    401,
+    "The hook secret is unknown or revoked; run `ag hooks install` again.",
+  ),
+  notFound: defineError("HOOK_INSTALLATION_NOT_FOUND", 404, "No hook installation with that id."),
+  eventMismatch: defineError("HOOK_EVENT_MISMATCH", 400, "The body's hook_event_name must match the event in the URL."),
+};
+
+const hash = (key: Buffer, secret: string) => createHmac("sha256", key).update(secret).digest();
+
+export class HookService {
+  constructor(private readonly deps: { db: Db; transact: Transact; clock: Clock; serverSecret: Buffer }) {}
+
+  async install(name: string, caller: Caller): Promise<Installation & { secret: string }> {
+    const id = newId("hki");
+    const secret = `ahs_${id}_${randomBytes(32).toString("base64url")}`;
+    const record: InstallationRecord = {
+      id,
+      name,
+      ownerKeyId: caller.principal.keyId,
+      tenant: caller.principal.tenant,
+      createdAt: this.deps.clock.now().toISOString(),
+      revokedAt: null,
+      secretHash: hash(this.deps.serverSecret, secret).toString("hex"),
+    };
+    await this.deps.transact(async (tx) => {
+      await installationStore.insert(tx.db, record);
+      tx.audit({
+        actor: actorOf(caller),
+        action: "hooks.install",
+        target: { type: "hook_installation", id },
+        params: { name },
+        outcome: "ok",
+      });
+    });
+    const { secretHash: _h, ...pub } = record;
+    return { ...pub, secret };
+  }
+
+  async list(caller: Caller): Promise<Installation[]> {
+    const rows = await installationStore.list(
+      this.deps.db,
+      caller.principal.role === "admin" ? undefined : caller.principal.tenant,
+    );
+    return rows.map(({ secretHash: _h, ...pub }) => pub);
+  }
+
+  async revoke(id: string, caller: Caller): Promise<Installation> {
+    const r = await installationStore.get(this.deps.db, id);
+    if (!r || (caller.principal.role !== "admin" && r.tenant !== caller.principal.tenant)) throw HookErrors.notFound();
+    await this.deps.transact(async (tx) => {
+      await installationStore.revoke(tx.db, id, this.deps.clock.now().toISOString());
+      tx.audit({
+        actor: actorOf(caller),
+        action: "hooks.revoke",
+        target: { type: "hook_installation", id },
+        params: {},
+        outcome: "ok",
+      });
+    });
+    const { secretHash: _h, ...pub } = (await installationStore.get(this.deps.db, id)) ?? r;
+    return pub;
+  }
+
+  /** The installation a secret belongs to, or an error to answer with. */
+  async authenticate(secret: string | undefined): Promise<InstallationRecord> {
+    if (!secret) throw HookErrors.secretMissing();
+    const id = /^ahs_(hki_[0-9a-z]{26})_[A-Za-z0-9_-]{43}$/.exec(secret)?.[1];
+    const r = id ? await installationStore.get(this.deps.db, id) : undefined;
+    const expected = Buffer.from(r?.secretHash ?? "00".repeat(32), "hex");
+    const ok = timingSafeEqual(hash(this.deps.serverSecret, secret), expected);
+    if (!r || !ok || r.revokedAt) throw HookErrors.secretInvalid();
+    return r;
+  }
+}

@@ -1,0 +1,73 @@
+// /gateway/*: the model gateway's HTTP face. Public to the API's auth (a session's Claude Code
+// authenticates with its gateway token); bodies pass through as bytes, answers stream back unbuffered.
+import { pipeline } from "node:stream";
+import type { FastifyError, FastifyPluginAsync } from "fastify";
+import { isAppError } from "../../core/errors";
+import { anthropicErrorBody, GatewayErrors, type ModelGateway } from "../../gateway";
+
+/** The Messages API's own request size limit. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+function credentialOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const key = headers["x-api-key"];
+  if (typeof key === "string" && key !== "") return key;
+  const auth = headers.authorization;
+  const m = typeof auth === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  return m?.[1];
+}
+
+export const gatewayRoutes: FastifyPluginAsync<{ gateway: ModelGateway }> = async (app, { gateway }) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
+  // Claude Code reads errors in the Anthropic shape.
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const known = isAppError(err)
+      ? err
+      : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? GatewayErrors.bodyTooLarge()
+        : undefined;
+    if (!known) req.log.error({ err }, "gateway request failed");
+    const status = known?.status ?? 500;
+    const body = known
+      ? anthropicErrorBody(known)
+      : {
+          type: "error",
+          error: { type: "api_error", message: "Aegis model gateway: internal error; see the server log." },
+        };
+    return reply
+      .code(status)
+      .header("x-should-retry", status >= 500 ? "true" : "false")
+      .send(body);
+  });
+
+  app.all("/*", { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
+    const abort = new AbortController();
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    const url = req.raw.url ?? "";
+    const q = url.indexOf("?");
+    const path = (q < 0 ? url : url.slice(0, q)).replace(/^\/gateway/, "");
+    const answer = await gateway.forward({
+      method: req.method,
+      path,
+      search: q < 0 ? "" : url.slice(q),
+      headers: req.headers,
+      body: Buffer.isBuffer(req.body) ? req.body : undefined,
+      credential: credentialOf(req.headers),
+      signal: abort.signal,
+    });
+    reply.hijack();
+    reply.raw.writeHead(answer.status, answer.headers);
+    if (!answer.body) {
+      reply.raw.end();
+      return;
+    }
+    // The gateway records how the stream ended; a broken pipe here is the client or upstream leaving.
+    pipeline(answer.body, reply.raw, (err) => {
+      if (err) req.log.debug({ err: err.message }, "gateway stream ended early");
+    });
+  });
+};

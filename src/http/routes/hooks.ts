@@ -1,0 +1,99 @@
+// /v1/hooks: Claude Code HTTP hooks from sessions Aegis did not start, and their installations.
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import {
+  CreatedInstallationSchema,
+  CreateInstallationInputSchema,
+  HOOK_SECRET_HEADER,
+  HookErrors,
+  HookEventSchema,
+  HookInputSchema,
+  InstallationSchema,
+} from "../../hooks";
+import { callerOf } from "../auth";
+import { ErrorResponseSchema } from "../errors";
+import type { RouteDeps } from "./deps";
+
+const errors = {
+  400: ErrorResponseSchema,
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema,
+  404: ErrorResponseSchema,
+};
+
+export const hookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { hooks, sessions, hookLimits }) => {
+  app.post(
+    "/hooks/:event",
+    {
+      // Authenticated by the installation's secret header instead of an API key.
+      config: { public: true },
+      bodyLimit: hookLimits.bodyLimitBytes,
+      preValidation: async (req) => {
+        const header = req.headers[HOOK_SECRET_HEADER];
+        req.hookInstallation = await hooks.authenticate(Array.isArray(header) ? header[0] : header);
+      },
+      schema: {
+        operationId: "hook.receive",
+        tags: ["hooks"],
+        summary: "Receive a Claude Code HTTP hook (secret in the X-Aegis-Hook-Secret header).",
+        params: z.object({ event: HookEventSchema }),
+        body: HookInputSchema,
+        response: { 200: z.record(z.string(), z.unknown()), ...errors },
+      },
+    },
+    async (req) => {
+      const inst = req.hookInstallation;
+      if (!inst) throw new Error("hook route reached without an installation");
+      if (req.body.hook_event_name !== req.params.event) {
+        throw HookErrors.eventMismatch({ details: { body: req.body.hook_event_name, url: req.params.event } });
+      }
+      // Hold a permission request just short of the hook's own timeout, then let Claude Code decide.
+      const holdMs = Math.max(1000, (hookLimits.timeoutSeconds - 5) * 1000);
+      return sessions.onHook({ keyId: inst.ownerKeyId, tenant: inst.tenant }, req.body, holdMs);
+    },
+  );
+
+  app.post(
+    "/hooks/installations",
+    {
+      config: { permission: "session.create" },
+      schema: {
+        operationId: "hook.install",
+        tags: ["hooks"],
+        summary: "Register a hook installation; its secret is in this response only (`ag hooks install` calls this).",
+        body: CreateInstallationInputSchema,
+        response: { 201: CreatedInstallationSchema, ...errors },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await hooks.install(req.body.name, callerOf(req))),
+  );
+
+  app.get(
+    "/hooks/installations",
+    {
+      config: { permission: "session.read" },
+      schema: {
+        operationId: "hook.list",
+        tags: ["hooks"],
+        summary: "Hook installations of your tenant (never their secrets).",
+        response: { 200: z.object({ items: z.array(InstallationSchema) }), ...errors },
+      },
+    },
+    async (req) => ({ items: await hooks.list(callerOf(req)) }),
+  );
+
+  app.delete(
+    "/hooks/installations/:id",
+    {
+      config: { permission: "session.create" },
+      schema: {
+        operationId: "hook.revoke",
+        tags: ["hooks"],
+        summary: "Revoke an installation: its hooks are refused from now on.",
+        params: z.object({ id: z.string().min(1).max(100) }),
+        response: { 200: InstallationSchema, ...errors },
+      },
+    },
+    async (req) => hooks.revoke(req.params.id, callerOf(req)),
+  );
+};

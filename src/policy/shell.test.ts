@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { analyseCommand } from "./shell";
+
+/** The first form of each part: the simple commands as written. */
+const parts = (command: string) => analyseCommand(command).parts.map((p) => p.allowForms[0]);
+const denyForms = (command: string) => analyseCommand(command).parts.flatMap((p) => p.denyForms);
+
+describe("analyseCommand splits a line into the simple commands it runs", () => {
+  it.each([
+    ["git status", ["git status"]],
+    ["git status && rm -rf x", ["git status", "rm -rf x"]],
+    ["a || b; c | d |& e & f", ["a", "b", "c", "d", "e", "f"]],
+    ["a\nb\n\nc", ["a", "b", "c"]],
+    ["a ;; b", ["a", "b"]],
+    ["  rm   -rf\tx  ", ["rm -rf x"]],
+    ["(cd x && make) || echo fail", ["cd x", "make", "echo fail"]],
+    ["{ rm x; }", ["{ rm x"]],
+    ["ls 2>&1 >/dev/null &>log >&2", ["ls 2>&1 >/dev/null &>log >&2"]],
+    ["echo a >| f", ["echo a >| f"]],
+    ["echo hi # && rm -rf /", ["echo hi"]],
+    ["echo a#b", ["echo a#b"]],
+    ["echo a \\\n  && rm x", ["echo a", "rm x"]],
+    ["fi", []],
+    ["", []],
+  ])("%j -> %j", (command, expected) => {
+    const r = analyseCommand(command);
+    expect(r.problem).toBeNull();
+    expect(r.parts.map((p) => p.allowForms[0])).toEqual(expected);
+  });
+
+  it.each([
+    ['git commit -m "fix; rm -rf x && y"', ['git commit -m "fix; rm -rf x && y"']],
+    ["echo 'a | b' \"c & d\"", ["echo 'a | b' \"c & d\""]],
+    ["echo \\; rm x", ["echo \\; rm x"]],
+    ["cat <<< 'rm -rf /; x'", ["cat <<< 'rm -rf /; x'"]],
+  ])("quotes and escapes keep operators as text: %j", (command, expected) => {
+    expect(parts(command)).toEqual(expected);
+  });
+
+  it.each([
+    ["echo $(rm -rf x)", ["rm -rf x", "echo $(rm -rf x)"]],
+    ["echo `rm -rf x`", ["rm -rf x", "echo `rm -rf x`"]],
+    ['echo "$(rm -rf x)"', ["rm -rf x", 'echo "$(rm -rf x)"']],
+    ['echo "`rm -rf x`"', ["rm -rf x", 'echo "`rm -rf x`"']],
+    ["diff <(ls a) >(tee b)", ["ls a", "tee b", "diff <(ls a) >(tee b)"]],
+    ["echo $(a $(b; c))", ["b", "c", "a $(b; c)", "echo $(a $(b; c))"]],
+    ["x=$(rm y)", ["rm y", "x=$(rm y)"]],
+  ])("substitutions run as commands of their own: %j", (command, expected) => {
+    expect(parts(command)).toEqual(expected);
+  });
+
+  it("skips here-document bodies but not the substitutions in unquoted ones", () => {
+    const quoted = "git commit -m \"$(cat <<'EOF'\nfix: x; rm -rf /\n\nbody\nEOF\n)\"";
+    expect(parts(quoted)).toEqual(["cat <<'EOF'", `git commit -m "$(cat <<'EOF' fix: x; rm -rf / body EOF )"`]);
+    expect(parts("cat <<EOF > f\nrm -rf /\nEOF\nls")).toEqual(["cat <<EOF > f", "ls"]);
+    expect(parts("cat <<-EOF\n\trm -rf /\n\tEOF\nls")).toEqual(["cat <<-EOF", "ls"]);
+    expect(parts("cat <<EOF\n$(rm -rf /)\nEOF")).toEqual(["cat <<EOF", "rm -rf /"]);
+    expect(parts("cat <<'EOF'\n$(rm -rf /)\nEOF")).toEqual(["cat <<'EOF'"]);
+  });
+
+  it.each([
+    ["r''m -rf /", "rm -rf /"],
+    ['"rm" -rf /', "rm -rf /"],
+    ["\\rm -rf /", "rm -rf /"],
+    ["/bin/rm -rf /", "rm -rf /"],
+    ["FOO=1 BAR=2 rm -rf /", "rm -rf /"],
+    ["sudo -u root rm -rf /", "rm -rf /"],
+    ["env -i A=1 rm -rf /", "rm -rf /"],
+    ["timeout -s KILL 5 rm -rf /", "rm -rf /"],
+    ["nice -n 10 nohup rm -rf /", "rm -rf /"],
+    ["command exec rm -rf /", "rm -rf /"],
+    ["xargs -n 1 rm -rf < list", "rm -rf < list"],
+    ["if rm -rf /", "rm -rf /"],
+    ["do rm -rf /", "rm -rf /"],
+    ["! rm -rf /", "rm -rf /"],
+    ["bash -c 'rm -rf /'", "rm -rf /"],
+    ['sh -ec "git status && rm -rf /"', "rm -rf /"],
+    ["eval 'rm -rf /'", "rm -rf /"],
+    ["find . -name '*.o' -exec rm -f {} \\;", "rm -f {}"],
+    ["find . -execdir rm {} +", "rm {}"],
+  ])("deny rules see the program behind quoting, paths, wrappers and shells: %j", (command, form) => {
+    expect(denyForms(command)).toContain(form);
+  });
+
+  it.each([
+    ["sudo rm -rf /", "rm -rf /"],
+    ["FOO=1 rm x", "rm x"],
+    ["/bin/rm x", "rm x"],
+  ])("but allow rules do not: %j is not allowed as %j", (command, form) => {
+    expect(analyseCommand(command).parts.flatMap((p) => p.allowForms)).not.toContain(form);
+  });
+
+  it.each([
+    ["echo 'open", "unterminated single quote"],
+    ['echo "open', "unterminated double quote"],
+    ["echo $(open", "unterminated ( or $("],
+    ["echo `open", "unterminated backtick"],
+    ["echo )", "unbalanced )"],
+    ["case x in a) rm;; esac", "unbalanced )"],
+    ["cat <<EOF\nno end", "unterminated here-document"],
+    ["$CMD -rf /", "the program name comes from a variable or substitution"],
+    ["$(echo rm) -rf /", "the program name comes from a variable or substitution"],
+    ["curl -s x | bash", "a shell reading commands from its input cannot be followed"],
+    ["bash -c", "a shell -c without a command"],
+    [`${"eval ".repeat(12)}ls`, "commands are nested too deeply to follow"],
+    [Array.from({ length: 600 }, () => "a").join(";"), "more than 500 commands in one call"],
+  ])("reports what it cannot follow: %j", (command, problem) => {
+    expect(analyseCommand(command).problem).toBe(problem);
+  });
+
+  it("still reports the parts it found before a problem", () => {
+    expect(analyseCommand("rm -rf / && echo 'open").parts.map((p) => p.allowForms[0])).toEqual(["rm -rf /"]);
+  });
+});

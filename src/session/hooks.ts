@@ -1,0 +1,132 @@
+// Answers Claude Code's HTTP hooks for observed sessions: records what the session does and
+// decides its tool calls with the same policy, approvals and circuit breaker as managed sessions.
+import { event } from "../core/events";
+import type { HookInput } from "../hooks/schema";
+import type { SessionContext } from "./context";
+import { HookReceived, SessionNotified } from "./events";
+import {
+  finishTurn,
+  type Observer,
+  observedEnd,
+  observedPermission,
+  observedPrompt,
+  observedSession,
+  observedToolCall,
+  observedToolResult,
+} from "./observed";
+
+export type HookResponse = Record<string, unknown>;
+
+const text = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v ?? ""));
+const asInput = (v: unknown): Record<string, unknown> =>
+  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/** `deadlineMs`: how long this hook call may be held (just under the hook's own timeout). */
+export async function onHook(
+  ctx: SessionContext,
+  owner: Observer,
+  h: HookInput,
+  deadlineMs: number,
+): Promise<HookResponse> {
+  const live = await observedSession(ctx, owner, h.session_id, h.cwd);
+  const call = { toolUseId: h.tool_use_id ?? "", toolName: h.tool_name ?? "", input: asInput(h.tool_input) };
+  const stop = live.breaker.tripped
+    ? {
+        continue: false,
+        stopReason: "Aegis stopped this session: its circuit breaker tripped; a person must look at it in Aegis.",
+      }
+    : undefined;
+
+  switch (h.hook_event_name) {
+    case "UserPromptSubmit":
+      await observedPrompt(ctx, live, h.prompt ?? "");
+      return stop ?? {};
+    case "PreToolUse": {
+      await observedToolCall(ctx, live, call);
+      if (stop)
+        return {
+          ...stop,
+          hookSpecificOutput: {
+            hookEventName: "PreToolUse",
+            permissionDecision: "deny",
+            permissionDecisionReason: stop.stopReason,
+          },
+        };
+      const gate = ctx.policy ? await ctx.policy.decide(live.id, { ...call, workDir: h.cwd }) : undefined;
+      if (!gate) return {};
+      if (gate.decision === "deny") {
+        // Same path as a managed session: event, audit record, breaker.
+        await observedPermission(ctx, live, h.cwd, call, AbortSignal.timeout(deadlineMs));
+        await observedToolResult(ctx, live, {
+          toolUseId: call.toolUseId,
+          output: `Denied by policy: ${gate.reason}`,
+          isError: true,
+        });
+      }
+      // "ask" makes Claude Code ask for permission, which reaches us as PermissionRequest.
+      return {
+        hookSpecificOutput: {
+          hookEventName: "PreToolUse",
+          permissionDecision: gate.decision,
+          permissionDecisionReason: gate.reason,
+        },
+      };
+    }
+    case "PermissionRequest": {
+      if (stop)
+        return {
+          ...stop,
+          hookSpecificOutput: {
+            hookEventName: "PermissionRequest",
+            decision: { behavior: "deny", message: stop.stopReason },
+          },
+        };
+      const deadline = AbortSignal.timeout(deadlineMs);
+      const d = await observedPermission(ctx, live, h.cwd, call, deadline);
+      // Nobody decided in time: Claude Code's own permission prompt takes over.
+      if (deadline.aborted) return {};
+      return {
+        hookSpecificOutput: {
+          hookEventName: "PermissionRequest",
+          decision:
+            d.behavior === "allow"
+              ? { behavior: "allow", ...(d.updatedInput ? { updatedInput: d.updatedInput } : {}) }
+              : { behavior: "deny", message: d.message },
+        },
+      };
+    }
+    case "PostToolUse":
+      await observedToolResult(ctx, live, { toolUseId: call.toolUseId, output: text(h.tool_response), isError: false });
+      return stop ?? {};
+    case "PostToolUseFailure":
+      await observedToolResult(ctx, live, { toolUseId: call.toolUseId, output: text(h.error), isError: true });
+      return stop ?? {};
+    case "Stop":
+      await finishTurn(ctx, live, true, h.last_assistant_message ?? "");
+      return {};
+    case "StopFailure":
+      await finishTurn(ctx, live, false, h.last_assistant_message ?? "", text(h.error));
+      return {};
+    case "SessionEnd":
+      await observedEnd(ctx, live, h.reason ?? "session ended");
+      return {};
+    case "Notification":
+      await ctx.transact(async (tx) =>
+        tx.emit(
+          event(SessionNotified, live.id, {
+            message: h.message ?? "",
+            title: typeof h.title === "string" ? h.title : null,
+            type: typeof h.notification_type === "string" ? h.notification_type : null,
+          }),
+        ),
+      );
+      return {};
+    default:
+      await ctx.transact(async (tx) =>
+        tx.emit(
+          event(HookReceived, live.id, { event: h.hook_event_name, detail: { agentType: h.agent_type ?? null } }),
+        ),
+      );
+      return stop ?? {};
+  }
+}

@@ -1,0 +1,169 @@
+// Observed sessions: the real `claude -p`, run with the settings `ag hooks install` writes,
+// reports to Aegis through HTTP hooks and has its tool calls decided there.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAegis, type TestAegis } from "../support/aegis";
+import { type ModelServer, startModelServer } from "../support/model-server";
+
+type Json = Record<string, any>;
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, "..", "..");
+let model: ModelServer;
+let aegis: TestAegis;
+
+beforeAll(async () => {
+  model = await startModelServer();
+  aegis = await startAegis(model.url, { "hooks.timeoutSeconds": 30 });
+});
+afterAll(async () => {
+  await aegis?.close();
+  await model?.close();
+});
+
+async function install(project: string): Promise<string> {
+  const r = await run(process.execPath, [
+    join(ROOT, "bin", "ag.js"),
+    "hooks",
+    "install",
+    project,
+    "--server",
+    aegis.url,
+    "--key",
+    aegis.adminToken,
+    "--timeout",
+    "30",
+  ]);
+  const secret = /AEGIS_HOOK_SECRET=(\S+)/.exec(r.stdout)?.[1];
+  expect(secret).toMatch(/^ahs_hki_/);
+  return secret!;
+}
+
+function claude(
+  project: string,
+  prompt: string,
+  secret: string,
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(
+    aegis.claude.claudePath,
+    ["-p", prompt, "--permission-mode", "default", "--output-format", "text"],
+    {
+      cwd: project,
+      env: { ...aegis.claude.env, AEGIS_HOOK_SECRET: secret },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (out += d));
+  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on("exit", (code) => resolve({ code, out })),
+  );
+  return { child, done };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("observed sessions through Claude Code hooks", () => {
+  it("records prompt, tool call and answer, and holds the permission request for a remote approval", async () => {
+    const project = mkdtempSync(join(tmpdir(), "aegis-observed-"));
+    const secret = await install(project);
+    const settings = readFileSync(join(project, ".claude", "settings.local.json"), "utf8");
+    expect(settings).not.toContain(secret);
+    model.script("observed-1", [
+      {
+        toolUse: {
+          name: "Write",
+          input: { file_path: join(project, "seen.txt"), content: "from an observed session" },
+        },
+      },
+      { text: "Observed and done." },
+    ]);
+    const { child, done } = claude(project, "observed-1: write the file", secret);
+    try {
+      const session = await until("the observed session", async () => {
+        const list = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+        return list.body.items.find((s: Json) => s.kind === "observed" && s.workDir === project);
+      });
+      const approval = await until("a pending approval", async () => {
+        const a = await aegis.api<Json>("GET", `/v1/approvals?sessionId=${session.id}&status=pending`);
+        return a.body.items[0];
+      });
+      expect(approval).toMatchObject({ toolName: "Write", kind: "tool" });
+      const sent = await aegis.api<Json>("POST", `/v1/sessions/${session.id}/messages`, { text: "hi" });
+      expect(sent.body.error.code).toBe("SESSION_OBSERVED");
+      await aegis.api("POST", `/v1/approvals/${approval.id}`, { decision: "allow_once" });
+      const result = await done;
+      expect(result.code, result.out).toBe(0);
+      expect(readFileSync(join(project, "seen.txt"), "utf8")).toBe("from an observed session");
+      const transcript = await until("the finished transcript", async () => {
+        const t = await aegis.api<Json>("GET", `/v1/sessions/${session.id}/transcript`);
+        return t.body.items.some((i: Json) => i.kind === "assistant") ? t.body.items : undefined;
+      });
+      expect(transcript.map((i: Json) => i.kind)).toEqual(
+        expect.arrayContaining(["user", "tool", "approval", "assistant"]),
+      );
+      expect(transcript.find((i: Json) => i.kind === "user").data.text).toContain("observed-1: write the file");
+      expect(transcript.find((i: Json) => i.kind === "tool").data).toMatchObject({
+        toolName: "Write",
+        status: "completed",
+      });
+      const m = await aegis.api<Json>("GET", `/v1/sessions/${session.id}/metrics`);
+      expect(m.body.toolCalls.byTool).toEqual({ Write: 1 });
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("refuses hooks without the secret header, with a bad secret, or with a bad body", async () => {
+    const post = (headers: Record<string, string>, body: unknown, event = "Stop") =>
+      fetch(`${aegis.url}/v1/hooks/${event}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+    const good = { session_id: "abc", cwd: "/tmp", hook_event_name: "Stop" };
+    const none = await post({}, good);
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as Json).error.code).toBe("HOOK_SECRET_REQUIRED");
+    const bad = await post(
+      { "x-aegis-hook-secret": "ahs_hki_01aaaaaaaaaaaaaaaaaaaaaaaa_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" },
+      good,
+    );
+    expect(((await bad.json()) as Json).error.code).toBe("HOOK_SECRET_INVALID");
+    const inst = (await aegis.api<Json>("POST", "/v1/hooks/installations", { name: "test" })).body;
+    const h = { "x-aegis-hook-secret": inst.secret };
+    expect((await post(h, { ...good, hook_event_name: "Nope" })).status).toBe(400);
+    expect((await post(h, { cwd: "/tmp", hook_event_name: "Stop" })).status).toBe(400);
+    const mismatch = await post(h, { ...good, hook_event_name: "Notification" });
+    expect(((await mismatch.json()) as Json).error.code).toBe("HOOK_EVENT_MISMATCH");
+    const huge = await post(h, { ...good, last_assistant_message: "x".repeat(2 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    const list = await aegis.api<Json>("GET", "/v1/hooks/installations");
+    expect(JSON.stringify(list.body)).not.toContain(inst.secret);
+    await aegis.api("DELETE", `/v1/hooks/installations/${inst.id}`);
+    expect(((await (await post(h, good)).json()) as Json).error.code).toBe("HOOK_SECRET_INVALID");
+    // nothing above reached a session
+    const sessions = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    expect(sessions.body.items.filter((s: Json) => s.claudeSessionId === "abc")).toEqual([]);
+  });
+
+  it("ag hooks uninstall removes what install added", async () => {
+    const project = mkdtempSync(join(tmpdir(), "aegis-observed-"));
+    await install(project);
+    const r = await run(process.execPath, [join(ROOT, "bin", "ag.js"), "hooks", "uninstall", project]);
+    expect(r.stdout).toMatch(/Removed \d+ Aegis hooks/);
+    expect(existsSync(join(project, ".claude", "settings.local.json"))).toBe(false);
+  });
+});
