@@ -219,7 +219,7 @@ describe("tracing switched off or sampled out", () => {
       const sse = SseClient.admin(app, `${app.url}/v1/sessions/${created.body.id}/events`);
       await sse.waitTurnsEnded(1);
       sse.close();
-      return { telemetry: app.app.telemetry, r };
+      return { telemetry: app.app.telemetry, r, id: created.body.id as string };
     } finally {
       // Closing flushes whatever an enabled provider still holds.
       await app.close();
@@ -234,9 +234,16 @@ describe("tracing switched off or sampled out", () => {
   });
 
   it("exports no spans with sampleRatio 0", async () => {
-    const { telemetry, r } = await oneTurn({ "telemetry.enabled": true, "telemetry.sampleRatio": 0 }, "otel-ratio0");
+    const { telemetry, r, id } = await oneTurn(
+      { "telemetry.enabled": true, "telemetry.sampleRatio": 0 },
+      "otel-ratio0",
+    );
     expect(telemetry).toBeDefined();
     expect(r.spans.filter((s) => s.name.startsWith("invoke_agent"))).toEqual([]);
     expect(r.spans).toEqual([]);
+    // Two traced servers shared this process; neither provider is global, so none of its spans
+    // reached the first server's (always sampling) provider either.
+    const leaked = await exported((s) => JSON.stringify(s.attributes).includes(id));
+    expect(leaked).toEqual([]);
   });
 });
