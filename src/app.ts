@@ -11,7 +11,7 @@ import { type Clock, systemClock } from "./core/clock";
 import { EventBus } from "./core/events";
 import type { Logger } from "./core/log";
 import { EventStore } from "./events/store";
-import { createGateway, localUrlOf } from "./gateway";
+import { gatewayUpstream, localUrlOf, ModelGateway } from "./gateway";
 import { buildHttp } from "./http/server";
 import { SseHub } from "./http/sse";
 import { Metrics } from "./metrics";
@@ -43,6 +43,7 @@ export function checkExposure(config: Config): void {
 export async function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   checkExposure(config);
+  const upstream = gatewayUpstream(config);
   const clock = deps.clock ?? systemClock;
   const opened = openDb(join(config.dataDir, "aegis.db"));
   await migrate(opened.db);
@@ -79,15 +80,18 @@ export async function createApp(deps: AppDeps) {
       logger: logger.child({ module: "runtime" }),
     });
   // The model gateway sits on each managed session's model path, unless it is off or has no credentials.
-  const { gateway, reason: gatewayOff } = createGateway({
-    db: opened.db,
-    transact,
-    clock,
-    log: logger.child({ module: "gateway" }),
-    config,
-    markBudgetExceeded: (tx, id, why) => sessions.markBudgetExceeded(tx, id, why),
-  });
-  if (!gateway && config.gateway.enabled) logger.warn({ reason: gatewayOff }, "model gateway inactive");
+  const gateway: ModelGateway | null = upstream.upstream
+    ? new ModelGateway({
+        db: opened.db,
+        transact,
+        clock,
+        log: logger.child({ module: "gateway" }),
+        config,
+        upstream: upstream.upstream,
+        markBudgetExceeded: (tx, id, why) => sessions.markBudgetExceeded(tx, id, why),
+      })
+    : null;
+  if (!gateway && config.gateway.enabled) logger.warn({ reason: upstream.reason }, "model gateway inactive");
   gateway?.listen(bus);
   const sessions = new SessionService({
     db: opened.db,

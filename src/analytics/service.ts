@@ -17,8 +17,8 @@ const cost = (g: { costUsd: number; unpricedRequests: number; requests: number }
   unpricedRequests: g.unpricedRequests,
   requests: g.requests,
 });
-/** Micro-dollar precision: sums of floats otherwise print as 0.30000000000000004. */
-const round = (usd: number) => Math.round(usd * 1e6) / 1e6;
+/** Sums of floats otherwise print as 0.30000000000000004; a hundredth of a micro-dollar is plenty. */
+const round = (usd: number) => Math.round(usd * 1e8) / 1e8;
 
 export class AnalyticsService {
   private readonly tenants: TenantPolicies;

@@ -1,8 +1,8 @@
 // The model gateway's public surface, and the decision whether sessions run behind it.
 import { ConfigError } from "../config/load";
+import type { Config } from "../config/schema";
 import { hasBudgets } from "./budgets";
-import { type GatewayDeps, ModelGateway } from "./service";
-import { resolveUpstream } from "./upstream";
+import { resolveUpstream, type Upstream } from "./upstream";
 
 export { anthropicErrorBody, GatewayErrors } from "./errors";
 export * from "./events";
@@ -12,27 +12,24 @@ export { ModelGateway } from "./service";
 export type { ModelRequestsTable, ModelRequestsTables } from "./store";
 
 /**
- * The gateway, when it is enabled and has upstream credentials to use; otherwise null with the reason
- * (sessions then talk to the model API directly). Budgets need the gateway, so configuring budgets
- * without one is refused rather than silently not enforced.
+ * Where the gateway forwards, when it is enabled and has upstream credentials to use; otherwise null
+ * with the reason (sessions then talk to the model API directly). Budgets need the gateway, so
+ * configuring budgets without one is refused at startup rather than silently not enforced.
  */
-export function createGateway(
-  deps: Omit<GatewayDeps, "upstream">,
+export function gatewayUpstream(
+  config: Config,
   env: NodeJS.ProcessEnv = process.env,
-): { gateway: ModelGateway; reason: null } | { gateway: null; reason: string } {
-  const { config } = deps;
+): { upstream: Upstream; reason: null } | { upstream: null; reason: string } {
   const resolved = config.gateway.enabled
     ? resolveUpstream(config, env)
     : { upstream: null, reason: "gateway.enabled is false" };
-  if (resolved.upstream === null) {
-    if (hasBudgets(config.budgets)) {
-      throw new ConfigError(
-        `Budgets are configured but the model gateway is off (${resolved.reason}); budgets are enforced only by the gateway. Enable it with upstream credentials, or remove the budgets.`,
-      );
-    }
-    return { gateway: null, reason: resolved.reason };
+  if (resolved.upstream !== null) return { upstream: resolved.upstream, reason: null };
+  if (hasBudgets(config.budgets)) {
+    throw new ConfigError(
+      `Budgets are configured but the model gateway is off (${resolved.reason}); budgets are enforced only by the gateway. Enable it with upstream credentials, or remove the budgets.`,
+    );
   }
-  return { gateway: new ModelGateway({ ...deps, upstream: resolved.upstream }), reason: null };
+  return { upstream: null, reason: resolved.reason };
 }
 
 /** The URL a local Claude Code process reaches the server at, from the address it listens on. */

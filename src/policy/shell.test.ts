@@ -69,6 +69,7 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     ["timeout -s KILL 5 rm -rf /", "rm -rf /"],
     ["nice -n 10 nohup rm -rf /", "rm -rf /"],
     ["command exec rm -rf /", "rm -rf /"],
+    ["flock /tmp/l chroot /mnt rm -rf /", "rm -rf /"],
     ["xargs -n 1 rm -rf < list", "rm -rf < list"],
     ["if rm -rf /", "rm -rf /"],
     ["do rm -rf /", "rm -rf /"],

@@ -32,6 +32,7 @@ const WRAPPERS = new Set([
   ...["sudo", "doas", "env", "command", "builtin", "exec", "nohup", "nice", "timeout", "stdbuf"],
   ...["xargs", "watch", "flock", "chroot", "unbuffer", "strace", "ltrace"],
 ]);
+const ONE_ARGUMENT_FIRST = new Set(["timeout", "flock", "chroot"]);
 const OPTIONS_WITH_VALUE: Record<string, Set<string>> = {
   sudo: new Set(["-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U"]),
   nice: new Set(["-n"]),
@@ -143,7 +144,7 @@ function stripOnce(words: string[]): string[] | null {
     else if (w.startsWith("-")) i += withValue?.has(w) ? 2 : 1;
     else break;
   }
-  if (name === "timeout" && i < words.length) i++; // the duration
+  if (ONE_ARGUMENT_FIRST.has(name) && i < words.length) i++; // the duration, lock file or new root
   return words.slice(i);
 }
 
