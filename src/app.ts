@@ -4,7 +4,6 @@ import { sql } from "kysely";
 import { AnalyticsService } from "./analytics";
 import { openAuditTrail } from "./audit";
 import { AuthService, loadServerSecret, SseTokens } from "./auth";
-import { HookService } from "./hooks";
 import { ConfigError } from "./config/load";
 import type { Config } from "./config/schema";
 import { type Clock, systemClock } from "./core/clock";
@@ -12,9 +11,11 @@ import { EventBus } from "./core/events";
 import type { Logger } from "./core/log";
 import { EventStore } from "./events/store";
 import { gatewayUpstream, localUrlOf, ModelGateway } from "./gateway";
+import { HookService } from "./hooks";
 import { buildHttp } from "./http/server";
 import { SseHub } from "./http/sse";
 import { Metrics } from "./metrics";
+import { type Policy, PolicyService, parsePolicy, sessionGate } from "./policy";
 import { AgentSdkRuntime } from "./runtime/agent-sdk";
 import type { Runtime } from "./runtime/types";
 import { SessionService } from "./session";
@@ -28,6 +29,16 @@ export interface AppDeps {
   logger: Logger;
   clock?: Clock;
   runtime?: Runtime;
+}
+
+/** The server default policy from the config file, validated with the messages the API gives. */
+function serverPolicyFromConfig(config: Config): Policy | undefined {
+  if (config.policies.default === undefined) return undefined;
+  try {
+    return parsePolicy(config.policies.default);
+  } catch (err) {
+    throw new ConfigError(`policies.default in the config: ${(err as Error).message}`);
+  }
 }
 
 /** Refuses configurations that would expose an unauthenticated server. */
@@ -93,7 +104,17 @@ export async function createApp(deps: AppDeps) {
     : null;
   if (!gateway && config.gateway.enabled) logger.warn({ reason: upstream.reason }, "model gateway inactive");
   gateway?.listen(bus);
-  const sessions = new SessionService({
+  const policies = new PolicyService({
+    db: opened.db,
+    transact,
+    clock,
+    configDefault: serverPolicyFromConfig(config),
+    sessionScope: async (id) => {
+      const s = await sessions.ownership(id);
+      return s ? { tenant: s.tenant, ownerKeyId: s.ownerKeyId, workDir: s.workDir } : undefined;
+    },
+  });
+  const sessions: SessionService = new SessionService({
     db: opened.db,
     transact,
     clock,
@@ -102,6 +123,7 @@ export async function createApp(deps: AppDeps) {
     runtime,
     lives: new Map(),
     modelPath: gateway ? (s) => gateway.sessionPath(s) : undefined,
+    policy: sessionGate(policies),
   });
   const sseHub = new SseHub(
     {
@@ -128,6 +150,7 @@ export async function createApp(deps: AppDeps) {
     audit,
     hooks,
     hookLimits: config.hooks,
+    policies,
     sessions,
     runtime,
     db: opened.db,

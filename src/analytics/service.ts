@@ -5,6 +5,7 @@ import type { Clock } from "../core/clock";
 import { isPriced } from "../gateway";
 import { type SessionStatus, SessionStatusSchema } from "../session";
 import type { Db } from "../store/db";
+import { AnalyticsErrors } from "./errors";
 import { gatewayGroups, sessionCounts, turnGroups, zeroTokens } from "./queries";
 import { rateLimits } from "./rate-limits";
 import type { AnalyticsCosts, AnalyticsQuery, AnalyticsRateLimits, AnalyticsSummary, AnalyticsTokens } from "./schema";
@@ -34,6 +35,7 @@ export class AnalyticsService {
   private range(q: AnalyticsQuery): Range {
     const to = q.to ? new Date(q.to) : this.deps.clock.now();
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - DEFAULT_DAYS * 86_400_000);
+    if (from >= to) throw AnalyticsErrors.rangeInvalid({ details: { from: from.toISOString(), to: to.toISOString() } });
     return { from: from.toISOString(), to: to.toISOString() };
   }
 

@@ -67,6 +67,20 @@ telemetry:
   headers: {}               # sent with every export, e.g. {authorization: "Bearer ..."}
   sampleRatio: 1            # fraction of traces kept, 0 to 1
   serviceName: aegis
+
+# The model gateway: each session's Claude Code talks to the model API through Aegis, which meters
+# every request, keeps the rate-limit headers and enforces budgets. Claude Code gets a per-session
+# token; the upstream credentials stay here (default: ANTHROPIC_* from runtime.env or the environment).
+gateway:
+  enabled: true
+  upstream: {}              # e.g. {baseUrl: https://api.anthropic.com, apiKey: ..., authToken: ...}
+
+# Budgets (need the gateway). A request past one is refused and the session becomes budget_exceeded.
+budgets:
+  window: day               # key and tenant budgets count this UTC day, month, or the last N seconds
+  # session: {usd: 5}       # every session, over its whole life
+  keys: {}                  # by API key id, "*" for every other key, e.g. {"*": {usd: 20, tokens: 5000000}}
+  tenants: {}               # by tenant, "*" for every other tenant
 `;
 
 export async function initCommand(flags: { force?: boolean }): Promise<void> {

@@ -103,6 +103,12 @@ export const ConfigSchema = z.strictObject({
       bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
     })
     .prefault({}),
+  policies: z
+    .strictObject({
+      /** The server's default tool policy (rules, default, approvalTimeoutSeconds); PUT /v1/policies/default replaces it. */
+      default: z.unknown().optional(),
+    })
+    .prefault({}),
   breaker: z
     .strictObject({
       /** Trip after the same tool call fails or is denied this many times in a row (0: off). */

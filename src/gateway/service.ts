@@ -230,9 +230,11 @@ export class ModelGateway {
         meter.feed(chunk);
         done(null, chunk);
       },
-      // The record commits before the client sees the end, so the next request's budget check counts it.
+      // The client gets the end at once; the record's transaction is queued on the database connection
+      // now, ahead of any later request's budget check, which therefore counts it.
       flush(done) {
-        void finish("ok").finally(() => done());
+        done();
+        void finish("ok");
       },
     });
     pipeline(res.body, tap, (err) => {

@@ -23,6 +23,7 @@ import { eventRoutes } from "./routes/events";
 import { gatewayRoutes } from "./routes/gateway";
 import { healthRoutes } from "./routes/health";
 import { hookRoutes } from "./routes/hooks";
+import { policyRoutes } from "./routes/policies";
 import { metricsRoutes } from "./routes/metrics";
 import { sessionControlRoutes } from "./routes/session-control";
 import { sessionHistoryRoutes } from "./routes/session-history";
@@ -119,6 +120,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       await z.register(sessionControlRoutes, deps);
       await z.register(approvalRoutes, deps);
       await z.register(hookRoutes, deps);
+      await z.register(policyRoutes, deps);
       await z.register(sessionHistoryRoutes, deps);
       await z.register(eventRoutes, deps);
       await z.register(analyticsRoutes, deps);

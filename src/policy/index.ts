@@ -2,8 +2,10 @@
 export { PolicyErrors } from "./errors";
 export { type CompiledPolicy, compilePolicy, evaluate } from "./evaluate";
 export * from "./events";
+export { sessionGate } from "./gate";
 export { type CallSubjects, callSubjects, type Subject } from "./match";
 export { policyMigration } from "./migration";
+export { PolicyService, ruleFor, type SessionScope } from "./policies";
 export * from "./schema";
 export { type PolicyIssue, parsePolicy, policyIssues, savePolicy } from "./service";
 export { analyseCommand } from "./shell";

@@ -1,5 +1,5 @@
 // The session domain's public surface.
-export { type LiveSession, newLive, type SessionContext } from "./context";
+export { type GateDecision, type LiveSession, newLive, type PolicyGate, type SessionContext } from "./context";
 export { SessionErrors, SessionFailureCodes } from "./errors";
 export * from "./events";
 export type { HookResponse } from "./hooks";

@@ -88,6 +88,11 @@ export class SessionService {
     return s;
   }
 
+  /** Tenant, owner and working directory of a session (for the policy layers of its calls). */
+  async ownership(sessionId: string): Promise<Pick<SessionRecord, "tenant" | "ownerKeyId" | "workDir"> | undefined> {
+    return sessionStore.get(this.ctx.db, sessionId);
+  }
+
   /** Whether `caller` may read the session with this id (for filtering streams). */
   async canRead(sessionId: string, caller: Caller): Promise<boolean> {
     const s = await sessionStore.get(this.ctx.db, sessionId);

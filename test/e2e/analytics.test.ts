@@ -124,6 +124,7 @@ describe("analytics", () => {
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     const later = await aegis.api<Json>("GET", `/v1/analytics/summary?from=${tomorrow}`);
     expect(later.status).toBe(400);
+    expect(later.body.error.code).toBe("ANALYTICS_RANGE_INVALID");
     const empty = await aegis.api<Json>(
       "GET",
       `/v1/analytics/tokens?from=${tomorrow}&to=${new Date(Date.now() + 2 * 86_400_000).toISOString()}`,

@@ -6,6 +6,7 @@ import type { EventBus } from "../../core/events";
 import type { EventStore } from "../../events/store";
 import type { ModelGateway } from "../../gateway";
 import type { HookService } from "../../hooks";
+import type { PolicyService } from "../../policy";
 import type { Metrics } from "../../metrics";
 import type { Runtime } from "../../runtime/types";
 import type { SessionService } from "../../session";
@@ -13,6 +14,7 @@ import type { Db } from "../../store/db";
 import type { SseHub } from "../sse";
 
 export interface RouteDeps {
+  policies: PolicyService;
   hooks: HookService;
   hookLimits: { timeoutSeconds: number; bodyLimitBytes: number };
   audit: AuditTrail;

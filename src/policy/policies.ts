@@ -1,0 +1,138 @@
+// The running policy service: loads each call's layers (server, tenant, key, session), decides
+// tool calls for the session domain, remembers "always" decisions, and serves the policy API.
+import type { AuditActor } from "../core/audit";
+import type { Db } from "../store/db";
+import type { Transact } from "../store/tx";
+import { evaluate } from "./evaluate";
+import type { EvaluationInput, Policy, PolicyLayer, PolicyScope, Rule, StoredPolicy, Verdict } from "./schema";
+import { COMMAND_TOOL, DOMAIN_TOOL, FILE_TOOLS, SERVER_SCOPE_ID } from "./schema";
+import { savePolicy } from "./service";
+import { policyStore } from "./store";
+
+export interface SessionScope {
+  tenant: string;
+  ownerKeyId: string | null;
+  workDir: string;
+}
+
+export interface PolicyServiceDeps {
+  db: Db;
+  transact: Transact;
+  clock: { now(): Date };
+  /** The server policy from the config file, used until one is saved through the API. */
+  configDefault: Policy | undefined;
+  /** Tenant and owner of a session, for its layers. */
+  sessionScope: (sessionId: string) => Promise<SessionScope | undefined>;
+}
+
+export class PolicyService {
+  /** Parsed policies by scope and version, so evaluate's compile cache (by identity) stays warm. */
+  private readonly cache = new Map<string, Policy>();
+
+  constructor(private readonly deps: PolicyServiceDeps) {}
+
+  private keep(s: StoredPolicy): Policy | null {
+    if (!s.policy) return null;
+    const k = `${s.scope.type}:${s.scope.id}:${s.version}`;
+    let p = this.cache.get(k);
+    if (!p) {
+      p = s.policy;
+      this.cache.set(k, p);
+    }
+    return p;
+  }
+
+  /** The layers that apply to a session's calls, most general first. */
+  async layers(
+    sessionId: string | null,
+    scope: Omit<SessionScope, "workDir"> | null,
+  ): Promise<Array<{ name: PolicyLayer; policy: Policy }>> {
+    const scopes: PolicyScope[] = [{ type: "server", id: SERVER_SCOPE_ID }];
+    if (scope) scopes.push({ type: "tenant", id: scope.tenant });
+    if (scope?.ownerKeyId) scopes.push({ type: "key", id: scope.ownerKeyId });
+    if (sessionId) scopes.push({ type: "session", id: sessionId });
+    const stored = await policyStore.latestFor(this.deps.db, scopes);
+    const out: Array<{ name: PolicyLayer; policy: Policy }> = [];
+    const server = stored.find((s) => s.scope.type === "server");
+    const serverPolicy = server ? this.keep(server) : (this.deps.configDefault ?? null);
+    if (serverPolicy) out.push({ name: "server", policy: serverPolicy });
+    for (const s of stored) {
+      if (s.scope.type === "server") continue;
+      const p = this.keep(s);
+      if (p) out.push({ name: s.scope.type, policy: p });
+    }
+    return out;
+  }
+
+  /** The verdict for one tool call of a session. */
+  async decide(sessionId: string, call: Omit<EvaluationInput, "workDir"> & { workDir?: string }): Promise<Verdict> {
+    const scope = await this.deps.sessionScope(sessionId);
+    const layers = await this.layers(sessionId, scope ?? null);
+    return evaluate(layers, {
+      toolName: call.toolName,
+      input: call.input,
+      workDir: call.workDir ?? scope?.workDir ?? "/",
+    });
+  }
+
+  async get(
+    scope: PolicyScope,
+  ): Promise<{ scope: PolicyScope; version: number; policy: Policy | null; source: "api" | "config" | "none" }> {
+    const s = await policyStore.latest(this.deps.db, scope);
+    if (s) return { scope, version: s.version, policy: s.policy, source: "api" };
+    if (scope.type === "server" && this.deps.configDefault)
+      return { scope, version: 0, policy: this.deps.configDefault, source: "config" };
+    return { scope, version: 0, policy: null, source: "none" };
+  }
+
+  async put(scope: PolicyScope, policy: unknown, actor: AuditActor): Promise<StoredPolicy> {
+    const at = this.deps.clock.now().toISOString();
+    return this.deps.transact((tx) => savePolicy(tx, { scope, policy, actor, at }));
+  }
+
+  async history(scope: PolicyScope, limit: number): Promise<StoredPolicy[]> {
+    return policyStore.history(this.deps.db, scope, { limit });
+  }
+
+  /** Adds a rule for exactly this call to the session's policy (allow_always / reject_always). */
+  async remember(
+    sessionId: string,
+    call: { toolName: string; input: Record<string, unknown> },
+    decision: "allow" | "deny",
+    by: AuditActor,
+  ): Promise<void> {
+    const scope: PolicyScope = { type: "session", id: sessionId };
+    const current = (await policyStore.latest(this.deps.db, scope))?.policy ?? { rules: [] };
+    const rule = ruleFor(call, decision, by.keyId ?? "someone");
+    await this.put(scope, { ...current, rules: [rule, ...current.rules] }, by);
+  }
+
+  evaluateWith(layers: Array<{ name: PolicyLayer; policy: Policy }>, call: EvaluationInput): Verdict {
+    return evaluate(layers, call);
+  }
+}
+
+const escapeGlob = (s: string) => s.replace(/[*?[\]{}()!+@\\]/g, (c) => `\\${c}`);
+
+/** The narrowest rule that matches this call again: the same command, file or host. */
+export function ruleFor(
+  call: { toolName: string; input: Record<string, unknown> },
+  decision: "allow" | "deny",
+  by: string,
+): Rule {
+  const reason = `${decision === "allow" ? "allowed" : "rejected"} always by ${by}`;
+  const i = call.input;
+  if (call.toolName === COMMAND_TOOL && typeof i.command === "string") {
+    return { tool: COMMAND_TOOL, command: { glob: escapeGlob(i.command) }, decision, reason } as Rule;
+  }
+  const pathKey = FILE_TOOLS[call.toolName]?.find((k) => typeof i[k] === "string");
+  if (pathKey) return { tool: call.toolName, path: escapeGlob(String(i[pathKey])), decision, reason } as Rule;
+  if (call.toolName === DOMAIN_TOOL && typeof i.url === "string") {
+    try {
+      return { tool: DOMAIN_TOOL, domain: new URL(i.url).hostname, decision, reason } as Rule;
+    } catch {
+      // not a URL: fall back to the whole tool
+    }
+  }
+  return { tool: escapeGlob(call.toolName), decision, reason } as Rule;
+}

@@ -1,0 +1,132 @@
+// Tool policies with the real Claude Code: deny, ask, allow, allow_always, dry runs, versions.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SseClient, startAegis, type TestAegis } from "../support/aegis";
+import { lastToolResult, type ModelServer, startModelServer, toolResultText } from "../support/model-server";
+
+type Json = Record<string, any>;
+let model: ModelServer;
+let aegis: TestAegis;
+
+beforeAll(async () => {
+  model = await startModelServer();
+  aegis = await startAegis(model.url);
+  const put = await aegis.api<Json>("PUT", "/v1/policies/default", {
+    rules: [
+      { tool: "Bash", command: { glob: "rm *" }, decision: "deny", reason: "no deleting files" },
+      { tool: "Bash", command: { glob: "touch *" }, decision: "allow", reason: "touching is harmless" },
+      { tool: "Write", decision: "ask", reason: "writes need a person" },
+    ],
+  });
+  expect(put.status, JSON.stringify(put.body)).toBe(200);
+});
+afterAll(async () => {
+  await aegis?.close();
+  await model?.close();
+});
+
+const dir = () => mkdtempSync(join(tmpdir(), "aegis-pol-"));
+
+describe("policies", () => {
+  it("a deny rule on Bash(rm *) keeps the file and tells the model why, also when chained", async () => {
+    const d = dir();
+    writeFileSync(join(d, "keep.txt"), "precious");
+    const script = model.script("pol-deny", [
+      { toolUse: { name: "Bash", input: { command: "echo hi && rm keep.txt", description: "delete" } } },
+      { text: "could not delete" },
+    ]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: "pol-deny: delete it" })).body;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    await sse.waitTurnsEnded(1);
+    expect(readFileSync(join(d, "keep.txt"), "utf8")).toBe("precious");
+    expect(toolResultText(lastToolResult(script.requests[1])[0]!)).toContain("Denied by policy: no deleting files");
+    expect(sse.of("policy.decided")[0]?.data.data).toMatchObject({
+      decision: "deny",
+      rule: { layer: "server", index: 0 },
+    });
+    expect(sse.of("approval.requested")).toHaveLength(0);
+    const audit = await aegis.api<Json>("GET", `/v1/audit?sessionId=${s.id}&action=policy.deny`);
+    expect(audit.body.items).toHaveLength(1);
+    sse.close();
+  });
+
+  it("an allow rule runs without asking; an ask rule waits for POST /v1/approvals/{id} and the tool then runs", async () => {
+    const d = dir();
+    model.script("pol-ask", [
+      { toolUse: { name: "Bash", input: { command: "touch made.txt", description: "touch" } } },
+      { toolUse: { name: "Write", input: { file_path: join(d, "asked.txt"), content: "after asking" } } },
+      { text: "done" },
+    ]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: "pol-ask: go" })).body;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    const req = await sse.waitForType("approval.requested");
+    expect(req.data.data.toolName).toBe("Write");
+    expect(sse.of("policy.decided")[0]?.data.data).toMatchObject({ toolName: "Bash", decision: "allow" });
+    const approval = await aegis.api<Json>("GET", `/v1/approvals/${req.data.data.approvalId}`);
+    expect(approval.body.message).toBe("writes need a person");
+    expect(existsSync(join(d, "made.txt"))).toBe(true);
+    expect(existsSync(join(d, "asked.txt"))).toBe(false);
+    await aegis.api("POST", `/v1/approvals/${req.data.data.approvalId}`, { decision: "allow_once" });
+    await sse.waitTurnsEnded(1);
+    expect(readFileSync(join(d, "asked.txt"), "utf8")).toBe("after asking");
+    sse.close();
+  });
+
+  it("allow_always adds a session rule, so the next identical call goes through without asking", async () => {
+    const d = dir();
+    // No server rule matches mkdir, so it is asked about (the default) until a person says always.
+    // (A wider layer's ask or deny rule would still win over the session's allow.)
+    const mkdir = { toolUse: { name: "Bash", input: { command: "mkdir -p built/out", description: "mkdir" } } };
+    model.script("pol-always", [mkdir, { text: "first" }, mkdir, { text: "second" }]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: "pol-always: write" })).body;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    const req = await sse.waitForType("approval.requested");
+    await aegis.api("POST", `/v1/approvals/${req.data.data.approvalId}`, { decision: "allow_always" });
+    await sse.waitTurnsEnded(1);
+    const pol = await aegis.api<Json>("GET", `/v1/sessions/${s.id}/policy`);
+    expect(pol.body.policy.rules[0]).toMatchObject({
+      tool: "Bash",
+      command: { glob: "mkdir -p built/out" },
+      decision: "allow",
+    });
+    await aegis.api("POST", `/v1/sessions/${s.id}/messages`, { text: "pol-always: again" });
+    await sse.waitTurnsEnded(2);
+    expect(sse.of("approval.requested")).toHaveLength(1);
+    expect(sse.of("policy.decided").at(-1)?.data.data).toMatchObject({ decision: "allow", rule: { layer: "session" } });
+    sse.close();
+  });
+
+  it("validates policies with a message naming the bad rule, versions them, and evaluates dry runs", async () => {
+    const bad = await aegis.api<Json>("PUT", "/v1/policies/default", {
+      rules: [
+        { tool: "Bash", decision: "deny", reason: "ok" },
+        { tool: "Bash", command: { regex: "(a+)+$" }, decision: "deny", reason: "x" },
+      ],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/rules\.1/);
+    const before = await aegis.api<Json>("GET", "/v1/policies/default");
+    expect(before.body).toMatchObject({ source: "api", version: 1 });
+    const dry = await aegis.api<Json>("POST", "/v1/policies/evaluate", {
+      toolName: "Bash",
+      input: { command: "sudo rm -rf /tmp/x" },
+    });
+    expect(dry.body).toMatchObject({
+      decision: "deny",
+      reason: "no deleting files",
+      rule: { layer: "server", index: 0 },
+    });
+    const own = await aegis.api<Json>("POST", "/v1/policies/evaluate", {
+      toolName: "WebFetch",
+      input: { url: "https://docs.example.com/x" },
+      policy: { rules: [{ tool: "WebFetch", domain: "*.example.com", decision: "allow", reason: "docs" }] },
+    });
+    expect(own.body.decision).toBe("allow");
+    const tenant = await aegis.api<Json>("PUT", "/v1/policies/tenants/default", { rules: [], default: "ask" });
+    expect(tenant.body.version).toBe(1);
+    const audit = await aegis.api<Json>("GET", "/v1/audit?action=policy.update");
+    expect(audit.body.items.length).toBeGreaterThanOrEqual(2);
+  });
+});
