@@ -100,7 +100,11 @@ export const ConfigSchema = z.strictObject({
       /** The timeout `ag hooks install` writes for each hook, in seconds. */
       timeoutSeconds: z.number().int().min(5).max(3600).default(120),
       /** Largest hook body accepted, in bytes. */
-      bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(1024 * 1024),
     })
     .prefault({}),
   policies: z

@@ -63,7 +63,9 @@ export async function onHook(
           isError: true,
         });
       }
-      // "ask" makes Claude Code ask for permission, which reaches us as PermissionRequest.
+      // For "ask" Claude Code's own permission flow runs; when it would prompt, the call reaches us
+      // as PermissionRequest and waits for an approval. (Answering "ask" here is terminal in -p mode.)
+      if (gate.decision === "ask") return {};
       return {
         hookSpecificOutput: {
           hookEventName: "PreToolUse",

@@ -138,7 +138,10 @@ const migrations: Record<string, Migration> = {
   "0005_model_requests": modelRequestsMigration,
   "0007_hooks": {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable("sessions").addColumn("kind", "text", (c) => c.notNull().defaultTo("managed")).execute();
+      await db.schema
+        .alterTable("sessions")
+        .addColumn("kind", "text", (c) => c.notNull().defaultTo("managed"))
+        .execute();
       await db.schema.alterTable("sessions").addColumn("attention", "text").execute();
       await db.schema
         .createTable("hook_installations")
@@ -154,7 +157,10 @@ const migrations: Record<string, Migration> = {
   },
   "0006_approval_decisions": {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable("approvals").addColumn("kind", "text", (c) => c.notNull().defaultTo("tool")).execute();
+      await db.schema
+        .alterTable("approvals")
+        .addColumn("kind", "text", (c) => c.notNull().defaultTo("tool"))
+        .execute();
       await db.schema.alterTable("approvals").addColumn("decision", "text").execute();
       await db.schema.alterTable("approvals").addColumn("timeout_at", "text").execute();
     },

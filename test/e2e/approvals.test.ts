@@ -258,7 +258,10 @@ describe("approvals API", () => {
     const id = created.body.id;
     const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
     const asked = await sse.waitForType("question.asked");
-    expect(asked.data.data.questions[0]).toMatchObject({ question, options: [{ label: "Postgres" }, { label: "SQLite" }] });
+    expect(asked.data.data.questions[0]).toMatchObject({
+      question,
+      options: [{ label: "Postgres" }, { label: "SQLite" }],
+    });
     const s = await aegis.api<Json>("GET", `/v1/sessions/${id}`);
     expect(s.body.pendingApprovals[0]).toMatchObject({ kind: "question", toolName: "AskUserQuestion" });
     const noTool = await aegis.api<Json>("POST", `/v1/sessions/${id}/answer`, { answers: {} });

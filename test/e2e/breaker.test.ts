@@ -22,7 +22,15 @@ afterAll(async () => {
 describe("circuit breaker", () => {
   it("trips when the same tool call keeps failing, and a person's message resets it", async () => {
     const failing = { toolUse: { name: "Bash", input: { command: "exit 3", description: "fails" } } };
-    const script = model.script("breaker-loop", [failing, failing, failing, failing, failing, failing, { text: "stopped looping" }]);
+    const script = model.script("breaker-loop", [
+      failing,
+      failing,
+      failing,
+      failing,
+      failing,
+      failing,
+      { text: "stopped looping" },
+    ]);
     const created = await aegis.api<Json>("POST", "/v1/sessions", {
       workDir: mkdtempSync(join(tmpdir(), "aegis-brk-")),
       prompt: "breaker-loop: go",

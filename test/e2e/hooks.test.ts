@@ -1,7 +1,7 @@
 // Observed sessions: the real `claude -p`, run with the settings `ag hooks install` writes,
 // reports to Aegis through HTTP hooks and has its tool calls decided there.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -123,6 +123,36 @@ describe("observed sessions through Claude Code hooks", () => {
       expect(m.body.toolCalls.byTool).toEqual({ Write: 1 });
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  it("a PreToolUse is denied by policy: the observed session's command never runs", async () => {
+    const project = mkdtempSync(join(tmpdir(), "aegis-observed-"));
+    writeFileSync(join(project, "keep.txt"), "keep me");
+    const secret = await install(project);
+    const put = await aegis.api<Json>("PUT", "/v1/policies/default", {
+      rules: [
+        { tool: "Bash", command: { glob: "rm *" }, decision: "deny", reason: "observed sessions may not delete" },
+      ],
+    });
+    expect(put.status).toBe(200);
+    const script = model.script("observed-deny", [
+      { toolUse: { name: "Bash", input: { command: "rm keep.txt", description: "delete" } } },
+      { text: "It was refused." },
+    ]);
+    const { child, done } = claude(project, "observed-deny: delete keep.txt", secret);
+    try {
+      const result = await done;
+      expect(result.code, result.out).toBe(0);
+      expect(readFileSync(join(project, "keep.txt"), "utf8")).toBe("keep me");
+      expect(JSON.stringify(script.requests[1]?.body?.messages)).toContain("observed sessions may not delete");
+      const list = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+      const session = list.body.items.find((s: Json) => s.kind === "observed" && s.workDir === project);
+      const audit = await aegis.api<Json>("GET", `/v1/audit?sessionId=${session.id}&action=policy.deny`);
+      expect(audit.body.items).toHaveLength(1);
+    } finally {
+      child.kill("SIGKILL");
+      await aegis.api("PUT", "/v1/policies/default", { rules: [] });
     }
   });
 
