@@ -134,6 +134,10 @@ const BODIES: Record<string, (t: Target | undefined) => unknown> = {
   "POST /v1/approvals/:id": () => ({ decision: "allow_once" }),
   "POST /v1/sessions/:id/answer": () => ({ answers: { "Which?": "A" } }),
   "POST /v1/hooks/installations": () => ({ name: "matrix" }),
+  "PUT /v1/sessions/:id/policy": () => ({ rules: [] }),
+  "PUT /v1/policies/default": () => ({ rules: [] }),
+  "PUT /v1/policies/:type/:id": () => ({ rules: [] }),
+  "POST /v1/policies/evaluate": () => ({ toolName: "Bash", input: { command: "ls" } }),
 };
 
 /** Sends one request; event streams are closed as soon as their status is known. */

@@ -48,7 +48,7 @@ function gatewayCall(aegis: TestAegis, path: string, token: string, body: unknow
 describe("model gateway", () => {
   it("forwards with the upstream key that Claude Code never sees, and meters exactly what the model reported", async () => {
     const upstreamKey = `sk-upstream-${randomBytes(8).toString("hex")}`;
-    const aegis = await aegisWith({}, { ANTHROPIC_API_KEY: upstreamKey });
+    const aegis = await aegisWith({ logLevel: "trace" }, { ANTHROPIC_API_KEY: upstreamKey });
     model.script("gw-env", [
       {
         toolUse: { name: "Bash", input: { command: "env", description: "show the environment" } },
@@ -100,8 +100,12 @@ describe("model gateway", () => {
     const expected = (2200 * 3 + 80 * 15 + 700 * 0.3 + 10 * 3.75 + 10 * 6) / 1e6;
     expect(costs.body.byModel).toEqual([{ model: SONNET, requests: 2, costUsd: expect.closeTo(expected, 9) }]);
 
-    // The session's token works while the session lives, and not after.
+    // Neither credential is ever logged.
     const token = /ANTHROPIC_API_KEY=(aegis-gw-\S+)/.exec(env)?.[1] ?? "";
+    expect(aegis.logs.length).toBeGreaterThan(5);
+    expect(aegis.logs.filter((l) => l.includes(upstreamKey) || l.includes(token))).toEqual([]);
+
+    // The session's token works while the session lives, and not after.
     const count = { model: SONNET, messages: [{ role: "user", content: "hi" }] };
     expect((await gatewayCall(aegis, "/v1/messages/count_tokens", token, count)).status).toBe(200);
     await aegis.api("DELETE", `/v1/sessions/${id}`);
@@ -131,6 +135,13 @@ describe("model gateway", () => {
     const other = await gatewayCall(aegis, "/v1/files", token, {});
     expect(other.status).toBe(404);
     expect(((await other.json()) as Json).error).toMatchObject({ type: "not_found_error" });
+    for (const method of ["GET", "HEAD"]) {
+      const hello = await fetch(`${aegis.url}/gateway/api/hello`, { method, headers: { "x-api-key": token } });
+      expect(hello.status, method).toBe(200);
+    }
+    const huge = await gatewayCall(aegis, "/v1/messages", token, { pad: "x".repeat(33 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as Json).error.type).toBe("request_too_large");
     await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
   });
 
@@ -323,8 +334,12 @@ describe("model gateway", () => {
 
   it("reads upstream settings from the config, strips credentials from Claude Code's environment, and reports an unreachable upstream", async () => {
     const aegis = await aegisWith(
-      { "gateway.upstream": { baseUrl: model.url, authToken: "upstream-bearer-token" } },
-      { ANTHROPIC_BASE_URL: "http://127.0.0.1:9", ANTHROPIC_API_KEY: "", ANTHROPIC_AUTH_TOKEN: "runtime-bearer-token" },
+      { "gateway.upstream": { baseUrl: model.url, apiKey: "upstream-api-key", authToken: "upstream-bearer-token" } },
+      {
+        ANTHROPIC_BASE_URL: "http://127.0.0.1:9",
+        ANTHROPIC_API_KEY: "runtime-api-key",
+        ANTHROPIC_AUTH_TOKEN: "runtime-bearer-token",
+      },
     );
     model.script("gw-config", [
       { toolUse: { name: "Bash", input: { command: "env", description: "env" } } },
@@ -339,11 +354,13 @@ describe("model gateway", () => {
     await sse.waitForType("message.completed", (d) => d.text === "configured");
     for (const r of model.turnRequests("gw-config")) {
       expect(r.headers.authorization).toBe("Bearer upstream-bearer-token");
-      expect(r.headers["x-api-key"]).toBeUndefined();
+      expect(r.headers["x-api-key"]).toBe("upstream-api-key");
     }
     const env = await toolOutput(aegis, created.body.id);
+    expect(env).toContain("ANTHROPIC_API_KEY=aegis-gw-");
     expect(env).not.toContain("ANTHROPIC_AUTH_TOKEN");
     expect(env).not.toContain("runtime-bearer-token");
+    expect(env).not.toContain("runtime-api-key");
     sse.close();
 
     const dead = await aegisWith({ "gateway.upstream.baseUrl": "http://127.0.0.1:9" });
