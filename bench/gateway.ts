@@ -11,12 +11,15 @@ import { startModelServer } from "../test/support/model-server";
 const GOAL = 1.05;
 const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
 const { values: args } = parseArgs({
-  options: { turns: { type: "string" }, requests: { type: "string" } },
+  options: { turns: { type: "string" }, requests: { type: "string" }, "pace-ms": { type: "string" } },
   allowPositionals: false,
 });
+/** Between streamed events of a turn's answer, as a model generating text spaces them (0: all at once). */
+const PACE_MS = Number(args["pace-ms"] ?? process.env.BENCH_PACE_MS ?? 5);
 const TURNS = Number(args.turns ?? process.env.BENCH_TURNS ?? 40);
 const REQUESTS = Number(args.requests ?? process.env.BENCH_REQUESTS ?? 200);
-if (!(TURNS >= 1 && REQUESTS >= 1)) throw new Error("--turns and --requests must be positive integers");
+if (!(TURNS >= 1 && REQUESTS >= 1 && PACE_MS >= 0))
+  throw new Error("--turns, --requests and --pace-ms must be numbers ≥ 1, ≥ 1, ≥ 0");
 
 type Json = Record<string, any>;
 const dirs: string[] = [];
@@ -137,7 +140,8 @@ async function main() {
   try {
     const model = await startModelServer();
     cleanup.push(() => model.close());
-    model.script(/bench/, [{ text: REPLY, chunks: 12, repeat: true }]);
+    model.script(/bench turn/, [{ text: REPLY, chunks: 12, delayMs: PACE_MS, repeat: true }]);
+    model.script(/bench: hello/, [{ text: REPLY, chunks: 12, repeat: true }]);
     const through = await startAegis(model.url);
     cleanup.push(() => through.close());
     const direct = await startAegis(model.url, { "gateway.enabled": false });
@@ -149,7 +153,10 @@ async function main() {
     console.log(
       `Claude Code ${check.version} | ${cpus().length} cpus (${cpus()[0]?.model.trim()}) | Node ${process.version}`,
     );
-    console.log(`turns: ${TURNS}, requests: ${REQUESTS} (alternating, after a warm-up each); medians\n`);
+    console.log(
+      `turns: ${TURNS} (answer streamed with ${PACE_MS} ms between events), requests: ${REQUESTS} ` +
+        "(answered at once); alternating, after a warm-up each; medians\n",
+    );
 
     const a = await Session.open(through);
     cleanup.push(() => a.close());
@@ -172,8 +179,9 @@ async function main() {
     rows(`turn (n=${TURNS})`, turnA, turnB, true);
     rows(`request (n=${REQUESTS})`, reqA, reqB, false);
     console.log(
-      "\nturn: a Claude Code turn through Aegis, first delta and completion; request: one bare streamed request " +
-        "to the scripted model, which answers in about a millisecond, so its ratio shows the hop's fixed cost.",
+      "\nturn: a Claude Code turn through Aegis, to its first delta and to completion. request: one bare streamed " +
+        "request to the scripted model, which answers in under a millisecond, so its ratio is the hop's fixed cost " +
+        "(forwarding, metering and the database record, all in this one process) over almost nothing.",
     );
   } finally {
     for (const c of cleanup.reverse()) {
