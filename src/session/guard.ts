@@ -1,7 +1,10 @@
 // Input hardening for new sessions: where they may work and which environment they may set.
 import { realpath, stat } from "node:fs/promises";
 import { sep } from "node:path";
+import type { Principal } from "../auth";
+import type { SessionContext } from "./context";
 import { SessionErrors } from "./errors";
+import { sessionStore } from "./store";
 
 /**
  * Variables a caller may not set for Claude Code: loader and interpreter hooks, credentials,
@@ -87,4 +90,20 @@ export async function checkWorkDir(dir: string, allowed: readonly string[]): Pro
     });
   }
   return resolved;
+}
+
+/** Live sessions per API key and per tenant stay within the configured limits. */
+export async function checkLimits(ctx: SessionContext, p: Principal): Promise<void> {
+  const { limits, auth } = ctx.config;
+  if ((await sessionStore.countLive(ctx.db, { ownerKeyId: p.keyId })) >= limits.concurrentSessionsPerKey) {
+    throw SessionErrors.tooManySessions({
+      message: `This API key already has ${limits.concurrentSessionsPerKey} live sessions (limits.concurrentSessionsPerKey); kill one first.`,
+    });
+  }
+  const tenantMax = auth.tenants[p.tenant]?.maxConcurrentSessions ?? limits.concurrentSessionsPerTenant;
+  if ((await sessionStore.countLive(ctx.db, { tenant: p.tenant })) >= tenantMax) {
+    throw SessionErrors.tooManySessions({
+      message: `Tenant ${p.tenant} already has ${tenantMax} live sessions; kill one first.`,
+    });
+  }
 }

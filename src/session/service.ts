@@ -1,17 +1,8 @@
 // The session service: every session operation any transport (REST, MCP, CLI) may call.
 import { randomUUID } from "node:crypto";
 import { approvalStore } from "../approval";
-import { ApprovalResolved } from "../approval/events";
 import type { AnswerInput, Approval, DecideInput, DecisionInput, ListApprovalsQuery } from "../approval/schema";
-import {
-  actorOf,
-  type Caller,
-  canActOnSession,
-  canReadSession,
-  SYSTEM_CALLER,
-  sessionListScope,
-  type TenantPolicies,
-} from "../auth";
+import { actorOf, type Caller, canActOnSession, canReadSession, sessionListScope, type TenantPolicies } from "../auth";
 import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
@@ -24,9 +15,10 @@ import { type LiveSession, newLive, type SessionContext, settleApprovals, transi
 import { fail, runNext, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { MessageSubmitted, SessionCreated, SessionUpdated } from "./events";
-import { checkEnv, checkWorkDir } from "./guard";
+import { checkEnv, checkLimits, checkWorkDir } from "./guard";
 import { type HookResponse, onHook } from "./hooks";
 import type { Observer } from "./observed";
+import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
@@ -143,7 +135,7 @@ export class SessionService {
       if (taken.length > 0) throw SessionErrors.nameTaken({ details: { name: input.name } });
     }
     if (input.parentId) await this.resolve(input.parentId, caller);
-    await this.checkLimits(caller);
+    await checkLimits(this.ctx, caller.principal);
 
     const now = this.ctx.clock.now().toISOString();
     const record: SessionRecord = {
@@ -363,44 +355,13 @@ export class SessionService {
   }
 
   /** Restart survival: resume every session a previous server left live, or mark it failed. */
-  async recover(): Promise<number> {
-    // Observed sessions have no process of ours to resume; their next hook brings them back.
-    const rows = (await sessionStore.list(this.ctx.db, { status: LIVE_STATUSES })).filter((s) => s.kind === "managed");
-    const reason = "the server restarted before a decision; the tool call did not run";
-    for (const s of rows) {
-      const live = newLive(s.id);
-      this.ctx.lives.set(s.id, live);
-      await this.ctx.transact(async (tx) => {
-        const at = this.ctx.clock.now().toISOString();
-        for (const a of await approvalStore.pending(tx.db, s.id)) {
-          await approvalStore.resolve(tx.db, a.id, "expired", reason, at, Date.parse(at) - Date.parse(a.requestedAt));
-          tx.emit(
-            event(ApprovalResolved, s.id, {
-              approvalId: a.id,
-              toolUseId: a.toolUseId,
-              toolName: a.toolName,
-              status: "expired",
-              message: reason,
-              waitMs: 0,
-            }),
-          );
-        }
-        await sessionStore.abandonTurns(tx.db, s.id, at, "the server restarted during this turn");
-        await transition(tx, this.ctx, s.id, "starting", { reason: "server restarted" });
-        tx.audit(this.audit(SYSTEM_CALLER, "session.resume", s.id, { claudeSessionId: s.claudeSessionId }));
-      });
-      void startRuntime(this.ctx, live, s, s.conversationStarted);
-    }
-    return rows.length;
+  recover(): Promise<number> {
+    return recoverSessions(this.ctx);
   }
 
   /** Stops every Claude Code process but leaves sessions live in the store, so a restart resumes them. */
-  async shutdown(): Promise<void> {
-    const lives = [...this.ctx.lives.values()];
-    for (const l of lives) l.closing = true;
-    const grace = new Promise((r) => setTimeout(r, this.ctx.config.runtime.shutdownGraceMs).unref());
-    await Promise.race([Promise.allSettled(lives.map((l) => l.handle?.close())), grace]);
-    this.ctx.lives.clear();
+  shutdown(): Promise<void> {
+    return shutdownSessions(this.ctx);
   }
 
   async failLive(id: string, code: string, message: string): Promise<void> {
@@ -431,22 +392,6 @@ export class SessionService {
 
   private audit(caller: Caller, action: string, sessionId: string, params: Record<string, unknown>): AuditEntry {
     return { actor: actorOf(caller), action, target: { type: "session", id: sessionId }, params, outcome: "ok" };
-  }
-
-  private async checkLimits(caller: Caller) {
-    const p = caller.principal;
-    const { limits, auth } = this.ctx.config;
-    if ((await sessionStore.countLive(this.ctx.db, { ownerKeyId: p.keyId })) >= limits.concurrentSessionsPerKey) {
-      throw SessionErrors.tooManySessions({
-        message: `This API key already has ${limits.concurrentSessionsPerKey} live sessions (limits.concurrentSessionsPerKey); kill one first.`,
-      });
-    }
-    const tenantMax = auth.tenants[p.tenant]?.maxConcurrentSessions ?? limits.concurrentSessionsPerTenant;
-    if ((await sessionStore.countLive(this.ctx.db, { tenant: p.tenant })) >= tenantMax) {
-      throw SessionErrors.tooManySessions({
-        message: `Tenant ${p.tenant} already has ${tenantMax} live sessions; kill one first.`,
-      });
-    }
   }
 
   private async enqueue(tx: Tx, live: LiveSession, text: string, queued = true) {

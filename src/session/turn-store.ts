@@ -1,0 +1,147 @@
+// Turn persistence (SQLite): one row per turn with its timing, usage and outcome.
+import type { Db } from "../store/db";
+
+interface TurnsTable {
+  id: string;
+  session_id: string;
+  prompt_item_id: string | null;
+  status: string;
+  started_at: string;
+  ttft_ms: number | null;
+  duration_ms: number | null;
+  api_duration_ms: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number;
+  model_usage: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  ended_at: string | null;
+}
+type Tables = { turns: TurnsTable };
+const t = (db: Db) => db.withTables<Tables>();
+
+type Usage = {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+};
+
+export interface TurnRecord {
+  id: string;
+  sessionId: string;
+  status: "running" | "completed" | "failed" | "interrupted";
+  startedAt: string;
+  ttftMs: number | null;
+  durationMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+  errorCode: string | null;
+}
+
+export const turnStore = {
+  async startTurn(db: Db, turn: { id: string; sessionId: string; promptItemId: string | null; startedAt: string }) {
+    await t(db)
+      .insertInto("turns")
+      .values({
+        id: turn.id,
+        session_id: turn.sessionId,
+        prompt_item_id: turn.promptItemId,
+        status: "running",
+        started_at: turn.startedAt,
+        ttft_ms: null,
+        duration_ms: null,
+        api_duration_ms: null,
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cost_usd: 0,
+        model_usage: null,
+        error_code: null,
+        error_message: null,
+        ended_at: null,
+      })
+      .execute();
+  },
+
+  async endTurn(
+    db: Db,
+    id: string,
+    end: {
+      status: TurnRecord["status"];
+      endedAt: string;
+      ttftMs: number | null;
+      durationMs: number | null;
+      apiDurationMs?: number | null;
+      usage?: Usage;
+      modelUsage?: unknown;
+      error?: { code: string; message: string } | null;
+    },
+  ) {
+    await t(db)
+      .updateTable("turns")
+      .set({
+        status: end.status,
+        ended_at: end.endedAt,
+        ttft_ms: end.ttftMs,
+        duration_ms: end.durationMs,
+        api_duration_ms: end.apiDurationMs ?? null,
+        ...(end.usage
+          ? {
+              input_tokens: end.usage.inputTokens,
+              output_tokens: end.usage.outputTokens,
+              cache_read_tokens: end.usage.cacheReadTokens,
+              cache_write_tokens: end.usage.cacheWriteTokens,
+              cost_usd: end.usage.costUsd,
+            }
+          : {}),
+        model_usage: end.modelUsage === undefined ? null : JSON.stringify(end.modelUsage),
+        error_code: end.error?.code ?? null,
+        error_message: end.error?.message ?? null,
+      })
+      .where("id", "=", id)
+      .execute();
+  },
+
+  /** Turns left running by a server that stopped without ending them. */
+  async abandonTurns(db: Db, sessionId: string, at: string, reason: string) {
+    await t(db)
+      .updateTable("turns")
+      .set({ status: "interrupted", ended_at: at, error_code: "SERVER_RESTARTED", error_message: reason })
+      .where("session_id", "=", sessionId)
+      .where("status", "=", "running")
+      .execute();
+  },
+
+  async turns(db: Db, sessionId: string): Promise<TurnRecord[]> {
+    const rows = await t(db)
+      .selectFrom("turns")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .orderBy("started_at")
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      sessionId: r.session_id,
+      status: r.status as TurnRecord["status"],
+      startedAt: r.started_at,
+      ttftMs: r.ttft_ms,
+      durationMs: r.duration_ms,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      cacheReadTokens: r.cache_read_tokens,
+      cacheWriteTokens: r.cache_write_tokens,
+      costUsd: r.cost_usd,
+      errorCode: r.error_code,
+    }));
+  },
+};
