@@ -209,7 +209,10 @@ async function main() {
     const model = await startModelServer();
     cleanup.push(() => model.close());
     model.script(/bench/, [{ text: REPLY, chunks: 12, repeat: true }]);
-    const aegis = await startAegis(model.url);
+    // BENCH_GATEWAY=off measures Aegis without its model gateway on the path (on by default, as in production).
+    const gateway = process.env.BENCH_GATEWAY !== "off";
+    const aegis = await startAegis(model.url, { "gateway.enabled": gateway });
+    console.log(`model gateway: ${gateway ? "on (default)" : "off"}`);
     // aegis.close() removes its dirs, unless it throws first
     cleanup.push(
       () => aegis.claude.cleanup(),

@@ -24,6 +24,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     }
   }
 
+  /** Removes and returns the buffered items at the front that satisfy `pred`. */
+  takeWhile<S extends T>(pred: (item: T) => item is S): S[] {
+    const out: S[] = [];
+    while (this.items.length > 0 && pred(this.items[0] as T)) out.push(this.items.shift() as S);
+    return out;
+  }
+
   get size(): number {
     return this.items.length;
   }

@@ -77,7 +77,10 @@ export type RuntimeEvent =
 
 export interface RuntimeHandle {
   /** Every runtime event, in order; ends after `exited`. */
-  readonly events: AsyncIterable<RuntimeEvent>;
+  readonly events: AsyncIterable<RuntimeEvent> & {
+    /** Takes events already buffered at the front that satisfy `pred` (used to merge text deltas). */
+    takeWhile?<S extends RuntimeEvent>(pred: (e: RuntimeEvent) => e is S): S[];
+  };
   /** Resolves once Claude Code has started and accepted the session's options. */
   ready(): Promise<void>;
   send(text: string): void;

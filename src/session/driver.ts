@@ -105,9 +105,16 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
 async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
   const handle = live.handle;
   if (!handle) return;
+  const isDelta = (x: RuntimeEvent): x is Extract<RuntimeEvent, { type: "text_delta" }> => x.type === "text_delta";
   for await (const e of handle.events) {
     try {
-      await handleEvent(ctx, live, e);
+      // Deltas that piled up while the last one was being stored go out as one event.
+      const more = isDelta(e) ? (handle.events.takeWhile?.(isDelta) ?? []) : [];
+      await handleEvent(
+        ctx,
+        live,
+        more.length > 0 && isDelta(e) ? { ...e, text: e.text + more.map((m) => m.text).join("") } : e,
+      );
     } catch (err) {
       ctx.log.error({ err, sessionId: live.id, event: e.type }, "failed to record a runtime event");
     }

@@ -376,13 +376,12 @@ export class SessionService {
 
   /** A live session Aegis drives itself (not an observed one). */
   private async driven(idOrName: string, caller: Caller): Promise<LiveSession> {
-    const s = await this.resolve(idOrName, caller, "act");
-    if (s.kind === "observed") throw SessionErrors.observed({ details: { id: s.id } });
-    return this.live(s.id, caller);
+    return this.live(idOrName, caller, true);
   }
 
-  private async live(idOrName: string, caller: Caller): Promise<LiveSession> {
+  private async live(idOrName: string, caller: Caller, driven = false): Promise<LiveSession> {
     const s = await this.resolve(idOrName, caller, "act");
+    if (driven && s.kind === "observed") throw SessionErrors.observed({ details: { id: s.id } });
     const live = this.ctx.lives.get(s.id);
     if (!isLive(s.status) || !live || live.closing) {
       throw SessionErrors.notLive({ details: { id: s.id, status: s.status } });
