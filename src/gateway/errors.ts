@@ -8,6 +8,11 @@ export const GatewayErrors = {
     401,
     "This is not a live Aegis session's gateway token. The gateway serves only the Claude Code processes Aegis starts; send requests to the model API directly, or through a session.",
   ),
+  tooManyFailures: defineError(
+    "TOO_MANY_AUTH_FAILURES",
+    429,
+    "Too many requests with bad gateway tokens from this address; wait for Retry-After seconds.",
+  ),
   pathNotForwarded: defineError(
     "GATEWAY_PATH_NOT_FORWARDED",
     404,

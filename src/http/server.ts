@@ -127,7 +127,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
     { prefix: "/v1" },
   );
-  if (deps.gateway) await app.register(gatewayRoutes, { prefix: "/gateway", gateway: deps.gateway });
+  if (deps.gateway) {
+    await app.register(gatewayRoutes, {
+      prefix: "/gateway",
+      gateway: deps.gateway,
+      maxFailuresPerMinute: deps.authPlugin.maxFailuresPerMinute,
+      audit: deps.authPlugin.audit,
+    });
+  }
   await app.register(async (root) => {
     root.setValidatorCompiler(validatorCompiler);
     root.setSerializerCompiler(serializerCompiler);

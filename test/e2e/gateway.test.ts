@@ -145,6 +145,21 @@ describe("model gateway", () => {
     await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
   });
 
+  it("counts bad gateway tokens as failed authentications: audited, then 429 with Retry-After", async () => {
+    const aegis = await aegisWith({ "auth.maxFailuresPerMinute": 3 });
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) codes.push((await gatewayCall(aegis, "/v1/messages", `not-a-token-${i}`, {})).status);
+    expect(codes.slice(0, 3)).toEqual([401, 401, 401]);
+    const locked = await gatewayCall(aegis, "/v1/messages", "not-a-token", {});
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await locked.json()) as Json).error.type).toBe("rate_limit_error");
+    const audit = await aegis.api<Json>("GET", "/v1/audit?action=auth.failed");
+    expect(
+      audit.body.items.filter((r: Json) => r.params.reason === "invalid gateway token").length,
+    ).toBeGreaterThanOrEqual(3);
+  });
+
   it("streams the answer through as it comes (no buffering) and cancels upstream when the client leaves", async () => {
     const aegis = await aegisWith();
     const s = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });

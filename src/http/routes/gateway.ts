@@ -1,7 +1,9 @@
 // /gateway/*: the model gateway's HTTP face. Public to the API's auth (a session's Claude Code
 // authenticates with its gateway token); bodies pass through as bytes, answers stream back unbuffered.
 import { pipeline } from "node:stream";
+import type {} from "@fastify/rate-limit";
 import type { FastifyError, FastifyPluginAsync } from "fastify";
+import type { AuditEntry } from "../../core/audit";
 import { isAppError } from "../../core/errors";
 import { anthropicErrorBody, GatewayErrors, type ModelGateway } from "../../gateway";
 
@@ -16,7 +18,22 @@ function credentialOf(headers: Record<string, string | string[] | undefined>): s
   return m?.[1];
 }
 
-export const gatewayRoutes: FastifyPluginAsync<{ gateway: ModelGateway }> = async (app, { gateway }) => {
+export interface GatewayRouteOptions {
+  gateway: ModelGateway;
+  /** Bad tokens count against the client address like any failed authentication. */
+  maxFailuresPerMinute: number;
+  audit: (entry: AuditEntry) => Promise<void>;
+}
+
+export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
+  app,
+  { gateway, maxFailuresPerMinute, audit },
+) => {
+  const failures = app.createRateLimit({
+    max: maxFailuresPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.ip,
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
     done(null, body),
@@ -50,15 +67,34 @@ export const gatewayRoutes: FastifyPluginAsync<{ gateway: ModelGateway }> = asyn
     const url = req.raw.url ?? "";
     const q = url.indexOf("?");
     const path = (q < 0 ? url : url.slice(0, q)).replace(/^\/gateway/, "");
-    const answer = await gateway.forward({
-      method: req.method,
-      path,
-      search: q < 0 ? "" : url.slice(q),
-      headers: req.headers,
-      body: Buffer.isBuffer(req.body) ? req.body : undefined,
-      credential: credentialOf(req.headers),
-      signal: abort.signal,
-    });
+    const gate = await failures(req, { increment: false });
+    if (!gate.isAllowed && gate.isExceeded) {
+      void reply.header("retry-after", String(Math.max(1, gate.ttlInSeconds)));
+      throw GatewayErrors.tooManyFailures();
+    }
+    const answer = await gateway
+      .forward({
+        method: req.method,
+        path,
+        search: q < 0 ? "" : url.slice(q),
+        headers: req.headers,
+        body: Buffer.isBuffer(req.body) ? req.body : undefined,
+        credential: credentialOf(req.headers),
+        signal: abort.signal,
+      })
+      .catch(async (err: unknown) => {
+        if (isAppError(err) && err.code === GatewayErrors.tokenInvalid.code) {
+          await failures(req);
+          await audit({
+            actor: { keyId: null, role: null, tenant: null, ip: req.ip },
+            action: "auth.failed",
+            target: null,
+            params: { reason: "invalid gateway token", method: req.method, path },
+            outcome: "denied",
+          });
+        }
+        throw err;
+      });
     reply.hijack();
     reply.raw.writeHead(answer.status, answer.headers);
     if (!answer.body) {
