@@ -2,7 +2,8 @@
 // decides its tool calls with the same policy, approvals and circuit breaker as managed sessions.
 import { event } from "../core/events";
 import type { HookInput } from "../hooks/schema";
-import type { SessionContext } from "./context";
+import { noteFailure } from "./breaker";
+import type { LiveSession, SessionContext } from "./context";
 import { HookReceived, SessionNotified } from "./events";
 import {
   finishTurn,
@@ -29,6 +30,18 @@ export async function onHook(
   deadlineMs: number,
 ): Promise<HookResponse> {
   const live = await observedSession(ctx, owner, h.session_id, h.cwd);
+  try {
+    return await answer(ctx, live, h, deadlineMs);
+  } catch (err) {
+    // A hook that keeps failing on our side counts toward the breaker like a failing tool call.
+    await noteFailure(ctx, live, `hook:${h.hook_event_name}`, `the ${h.hook_event_name} hook kept failing`).catch(
+      (e: unknown) => ctx.log.error({ err: e, sessionId: live.id }, "could not count a failed hook toward the breaker"),
+    );
+    throw err;
+  }
+}
+
+async function answer(ctx: SessionContext, live: LiveSession, h: HookInput, deadlineMs: number): Promise<HookResponse> {
   const call = { toolUseId: h.tool_use_id ?? "", toolName: h.tool_name ?? "", input: asInput(h.tool_input) };
   const stop = live.breaker.tripped
     ? {

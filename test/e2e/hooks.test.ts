@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAegis, type TestAegis } from "../support/aegis";
 import { type ModelServer, startModelServer } from "../support/model-server";
@@ -187,6 +188,41 @@ describe("observed sessions through Claude Code hooks", () => {
     // nothing above reached a session
     const sessions = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
     expect(sessions.body.items.filter((s: Json) => s.claudeSessionId === "abc")).toEqual([]);
+  });
+
+  it("a hook that keeps failing on the server trips the breaker, and the next hook tells Claude Code to stop", async () => {
+    const inst = (await aegis.api<Json>("POST", "/v1/hooks/installations", { name: "failing" })).body;
+    const post = (body: Json) =>
+      fetch(`${aegis.url}/v1/hooks/${body.hook_event_name}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-aegis-hook-secret": inst.secret },
+        body: JSON.stringify(body),
+      });
+    const base = { session_id: "11111111-2222-3333-4444-555555555555", cwd: tmpdir() };
+    // What a full disk would do to the transcript: every prompt fails to be recorded.
+    await sql`create trigger prompts_fail before insert on transcript_items when new.kind = 'user' begin select raise(abort, 'disk full'); end`.execute(
+      aegis.app.db,
+    );
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++)
+        codes.push((await post({ ...base, hook_event_name: "UserPromptSubmit", prompt: `try ${i}` })).status);
+      expect(codes.every((c) => c >= 500)).toBe(true);
+    } finally {
+      await sql`drop trigger prompts_fail`.execute(aegis.app.db);
+    }
+    const next = await post({
+      ...base,
+      hook_event_name: "PreToolUse",
+      tool_name: "Bash",
+      tool_use_id: "toolu_x",
+      tool_input: { command: "ls" },
+    });
+    const body = (await next.json()) as Json;
+    expect(body).toMatchObject({ continue: false, hookSpecificOutput: { permissionDecision: "deny" } });
+    const list = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    const s = list.body.items.find((x: Json) => x.claudeSessionId === base.session_id);
+    expect(s.attention.reason).toContain("UserPromptSubmit hook kept failing");
   });
 
   it("ag hooks uninstall removes what install added", async () => {
