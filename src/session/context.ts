@@ -43,6 +43,8 @@ export interface LiveSession {
   closing: boolean;
   ready: boolean;
   breaker: { key: string | null; count: number; tripped: boolean };
+  /** Credentials handed to the Claude Code process, scrubbed from anything it reports back. */
+  secrets: string[];
 }
 
 /** What the policy engine says about one tool call. */
@@ -100,6 +102,7 @@ export function newLive(id: string): LiveSession {
     closing: false,
     ready: false,
     breaker: { key: null, count: 0, tripped: false },
+    secrets: [],
   };
 }
 
@@ -160,4 +163,11 @@ export async function settleApprovals(
   }
   live.approvals.clear();
   return settled;
+}
+
+/** Replaces every credential the session was given with a marker. */
+export function scrub(live: LiveSession, text: string): string {
+  let out = text;
+  for (const secret of live.secrets) if (secret && out.includes(secret)) out = out.replaceAll(secret, "[redacted]");
+  return out;
 }

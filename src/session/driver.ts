@@ -6,7 +6,7 @@ import { truncateDeep, truncateText } from "../core/truncate";
 import type { RuntimeEvent } from "../runtime/types";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
-import { type LiveSession, type SessionContext, settleApprovals, transition } from "./context";
+import { type LiveSession, type SessionContext, scrub, settleApprovals, transition } from "./context";
 import { SessionFailureCodes } from "./errors";
 import {
   MessageCompleted,
@@ -28,6 +28,8 @@ const AUTH_HINT =
 export async function startRuntime(ctx: SessionContext, live: LiveSession, s: SessionRecord, resume: boolean) {
   const path = await ctx.modelPath?.(s);
   if (live.closing) return;
+  // The session's gateway token is its own, but it must not reach transcripts or events.
+  live.secrets = [path?.env.ANTHROPIC_API_KEY, path?.env.ANTHROPIC_AUTH_TOKEN].filter((v): v is string => !!v);
   const handle = ctx.runtime.start({
     claudeSessionId: s.claudeSessionId,
     resume,
@@ -106,18 +108,33 @@ async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
   const handle = live.handle;
   if (!handle) return;
   const isDelta = (x: RuntimeEvent): x is Extract<RuntimeEvent, { type: "text_delta" }> => x.type === "text_delta";
-  for await (const e of handle.events) {
+  for await (const raw of handle.events) {
     try {
       // Deltas that piled up while the last one was being stored go out as one event.
-      const more = isDelta(e) ? (handle.events.takeWhile?.(isDelta) ?? []) : [];
-      await handleEvent(
-        ctx,
-        live,
-        more.length > 0 && isDelta(e) ? { ...e, text: e.text + more.map((m) => m.text).join("") } : e,
-      );
+      const more = isDelta(raw) ? (handle.events.takeWhile?.(isDelta) ?? []) : [];
+      const merged =
+        more.length > 0 && isDelta(raw) ? { ...raw, text: raw.text + more.map((m) => m.text).join("") } : raw;
+      await handleEvent(ctx, live, live.secrets.length > 0 ? scrubEvent(live, merged) : merged);
     } catch (err) {
-      ctx.log.error({ err, sessionId: live.id, event: e.type }, "failed to record a runtime event");
+      ctx.log.error({ err, sessionId: live.id, event: raw.type }, "failed to record a runtime event");
     }
+  }
+}
+
+function scrubEvent(live: LiveSession, e: RuntimeEvent): RuntimeEvent {
+  switch (e.type) {
+    case "text_delta":
+    case "assistant_text":
+      return { ...e, text: scrub(live, e.text) };
+    case "tool_result":
+      return { ...e, output: scrub(live, e.output) };
+    case "tool_use": {
+      const json = JSON.stringify(e.input);
+      const clean = scrub(live, json);
+      return clean === json ? e : { ...e, input: JSON.parse(clean) };
+    }
+    default:
+      return e;
   }
 }
 

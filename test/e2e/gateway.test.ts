@@ -51,7 +51,14 @@ describe("model gateway", () => {
     const aegis = await aegisWith({ logLevel: "trace" }, { ANTHROPIC_API_KEY: upstreamKey });
     model.script("gw-env", [
       {
-        toolUse: { name: "Bash", input: { command: "env", description: "show the environment" } },
+        // `rev` gets the token past the transcript scrubber, so the test can use it below.
+        toolUse: {
+          name: "Bash",
+          input: {
+            command: 'env; echo "REV=$(printf %s "$ANTHROPIC_API_KEY" | rev)"',
+            description: "show the environment",
+          },
+        },
         usage: {
           input_tokens: 1000,
           output_tokens: 50,
@@ -74,7 +81,10 @@ describe("model gateway", () => {
 
     const env = await toolOutput(aegis, id);
     expect(env).toContain(`ANTHROPIC_BASE_URL=${aegis.url}/gateway`);
-    expect(env).toMatch(/ANTHROPIC_API_KEY=aegis-gw-/);
+    // The session's own gateway token reached Claude Code, but is scrubbed from what Aegis records.
+    expect(env).toContain("ANTHROPIC_API_KEY=[redacted]");
+    expect(env).not.toMatch(/aegis-gw-[A-Za-z0-9_-]{10}/);
+    expect(sse.events.some((e) => /aegis-gw-[A-Za-z0-9_-]{10}/.test(JSON.stringify(e.data)))).toBe(false);
     expect(env).not.toContain(upstreamKey);
     const turns = model.turnRequests("gw-env");
     expect(turns).toHaveLength(2);
@@ -101,7 +111,8 @@ describe("model gateway", () => {
     expect(costs.body.byModel).toEqual([{ model: SONNET, requests: 2, costUsd: expect.closeTo(expected, 9) }]);
 
     // Neither credential is ever logged.
-    const token = /ANTHROPIC_API_KEY=(aegis-gw-\S+)/.exec(env)?.[1] ?? "";
+    const token = [...(/REV=(\S+)/.exec(env)?.[1] ?? "")].reverse().join("");
+    expect(token).toMatch(/^aegis-gw-/);
     expect(aegis.logs.length).toBeGreaterThan(5);
     expect(aegis.logs.filter((l) => l.includes(upstreamKey) || l.includes(token))).toEqual([]);
 
@@ -372,7 +383,7 @@ describe("model gateway", () => {
       expect(r.headers["x-api-key"]).toBe("upstream-api-key");
     }
     const env = await toolOutput(aegis, created.body.id);
-    expect(env).toContain("ANTHROPIC_API_KEY=aegis-gw-");
+    expect(env).toContain("ANTHROPIC_API_KEY=[redacted]");
     expect(env).not.toContain("ANTHROPIC_AUTH_TOKEN");
     expect(env).not.toContain("runtime-bearer-token");
     expect(env).not.toContain("runtime-api-key");
