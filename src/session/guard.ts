@@ -79,6 +79,7 @@ export async function checkWorkDir(dir: string, allowed: readonly string[]): Pro
       details: { workDir: dir },
     });
   }
+  // An allowed root that does not exist matches nothing.
   const roots = await Promise.all(allowed.map((a) => realpath(a).catch(() => undefined)));
   const inside = roots.some(
     (root) => root !== undefined && (resolved === root || resolved.startsWith(root.endsWith(sep) ? root : root + sep)),
