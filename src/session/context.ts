@@ -1,8 +1,9 @@
 // Shared state of the session domain: dependencies, live sessions, and the checked status transition.
+import type { z } from "zod";
 import { ApprovalResolved, approvalStore } from "../approval";
 import type { Config } from "../config/schema";
 import type { Clock } from "../core/clock";
-import { event } from "../core/events";
+import { type EventDef, event } from "../core/events";
 import type { Logger } from "../core/log";
 import type { PermissionDecision, Runtime, RuntimeHandle } from "../runtime/types";
 import type { Db } from "../store/db";
@@ -163,6 +164,16 @@ export async function settleApprovals(
   }
   live.approvals.clear();
   return settled;
+}
+
+/** Stores and publishes one event that goes with no state change. */
+export function publish<S extends z.ZodType>(
+  ctx: SessionContext,
+  sessionId: string,
+  def: EventDef<string, S>,
+  data: z.input<S>,
+) {
+  return ctx.transact(async (tx) => tx.emit(event(def, sessionId, data)));
 }
 
 /** Replaces every credential the session was given with a marker. */

@@ -6,7 +6,7 @@ import { truncateDeep, truncateText } from "../core/truncate";
 import type { RuntimeEvent } from "../runtime/types";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
-import { type LiveSession, type SessionContext, scrub, settleApprovals, transition } from "./context";
+import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition } from "./context";
 import { SessionFailureCodes } from "./errors";
 import {
   MessageCompleted,
@@ -151,22 +151,18 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
     case "message_started":
       return;
     case "message_finished":
-      await ctx.transact(async (tx) =>
-        tx.emit(
-          event(ModelResponded, live.id, {
-            turnId: turn?.id ?? null,
-            messageId: e.messageId,
-            model: e.model,
-            stopReason: e.stopReason,
-            ...e.usage,
-          }),
-        ),
-      );
+      await publish(ctx, live.id, ModelResponded, {
+        turnId: turn?.id ?? null,
+        messageId: e.messageId,
+        model: e.model,
+        stopReason: e.stopReason,
+        ...e.usage,
+      });
       return;
     case "text_delta":
       if (!turn) return;
       turn.firstTokenAt ??= ctx.clock.monotonic();
-      await ctx.transact(async (tx) => tx.emit(event(MessageDelta, live.id, { turnId: turn.id, text: e.text })));
+      await publish(ctx, live.id, MessageDelta, { turnId: turn.id, text: e.text });
       return;
     case "assistant_text": {
       if (turn) turn.firstTokenAt ??= ctx.clock.monotonic();
@@ -262,17 +258,13 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
       return;
     }
     case "api_retry":
-      await ctx.transact(async (tx) =>
-        tx.emit(
-          event(TurnRetried, live.id, {
-            turnId: turn?.id ?? null,
-            attempt: e.attempt,
-            maxRetries: e.maxRetries,
-            status: e.status,
-            error: e.error,
-          }),
-        ),
-      );
+      await publish(ctx, live.id, TurnRetried, {
+        turnId: turn?.id ?? null,
+        attempt: e.attempt,
+        maxRetries: e.maxRetries,
+        status: e.status,
+        error: e.error,
+      });
       return;
     case "api_error":
       if (e.error === "authentication_failed") {

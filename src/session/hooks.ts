@@ -1,9 +1,6 @@
-// Answers Claude Code's HTTP hooks for observed sessions: records what the session does and
-// decides its tool calls with the same policy, approvals and circuit breaker as managed sessions.
-import { event } from "../core/events";
 import type { HookInput } from "../hooks/schema";
 import { noteFailure } from "./breaker";
-import type { LiveSession, SessionContext } from "./context";
+import { type LiveSession, publish, type SessionContext } from "./context";
 import { HookReceived, SessionNotified } from "./events";
 import {
   finishTurn,
@@ -126,22 +123,17 @@ async function answer(ctx: SessionContext, live: LiveSession, h: HookInput, dead
       await observedEnd(ctx, live, h.reason ?? "session ended");
       return {};
     case "Notification":
-      await ctx.transact(async (tx) =>
-        tx.emit(
-          event(SessionNotified, live.id, {
-            message: h.message ?? "",
-            title: typeof h.title === "string" ? h.title : null,
-            type: typeof h.notification_type === "string" ? h.notification_type : null,
-          }),
-        ),
-      );
+      await publish(ctx, live.id, SessionNotified, {
+        message: h.message ?? "",
+        title: typeof h.title === "string" ? h.title : null,
+        type: typeof h.notification_type === "string" ? h.notification_type : null,
+      });
       return {};
     default:
-      await ctx.transact(async (tx) =>
-        tx.emit(
-          event(HookReceived, live.id, { event: h.hook_event_name, detail: { agentType: h.agent_type ?? null } }),
-        ),
-      );
+      await publish(ctx, live.id, HookReceived, {
+        event: h.hook_event_name,
+        detail: { agentType: h.agent_type ?? null },
+      });
       return stop ?? {};
   }
 }
