@@ -2,21 +2,18 @@
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SseClient, startAegis, type TestAegis } from "../support/aegis";
-import { lastToolResult, type ModelServer, startModelServer, toolResultText } from "../support/model-server";
+import { useAegis } from "../support/harness";
+import { lastToolResult, type ModelServer, toolResultText } from "../support/model-server";
 
 type Json = Record<string, any>;
 let model: ModelServer;
 let aegis: TestAegis;
 
-beforeAll(async () => {
-  model = await startModelServer();
-  aegis = await startAegis(model.url);
-});
-afterAll(async () => {
-  await aegis?.close();
-  await model?.close();
+useAegis((m, a) => {
+  model = m;
+  aegis = a;
 });
 
 function writeScript(marker: string, file: string, content: string) {

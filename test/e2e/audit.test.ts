@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SseClient, startAegis, type TestAegis } from "../support/aegis";
-import { type ModelServer, startModelServer } from "../support/model-server";
+import { useAegis } from "../support/harness";
+import type { ModelServer } from "../support/model-server";
 
 type Json = Record<string, any>;
 const run = promisify(execFile);
@@ -16,14 +17,13 @@ const ROOT = join(import.meta.dirname, "..", "..");
 let model: ModelServer;
 let aegis: TestAegis;
 
-beforeAll(async () => {
-  model = await startModelServer();
-  aegis = await startAegis(model.url, { "audit.checkpointEveryRecords": 5 });
-});
-afterAll(async () => {
-  await aegis?.close();
-  await model?.close();
-});
+useAegis(
+  (m, a) => {
+    model = m;
+    aegis = a;
+  },
+  { "audit.checkpointEveryRecords": 5 },
+);
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 

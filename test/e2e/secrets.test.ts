@@ -3,22 +3,22 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SseClient, startAegis, type TestAegis } from "../support/aegis";
-import { type ModelServer, startModelServer } from "../support/model-server";
+import { describe, expect, it } from "vitest";
+import { SseClient, type TestAegis } from "../support/aegis";
+import { useAegis } from "../support/harness";
+import type { ModelServer } from "../support/model-server";
 
 type Json = Record<string, any>;
 let model: ModelServer;
 let aegis: TestAegis;
 
-beforeAll(async () => {
-  model = await startModelServer();
-  aegis = await startAegis(model.url, { logLevel: "trace" });
-});
-afterAll(async () => {
-  await aegis?.close();
-  await model?.close();
-});
+useAegis(
+  (m, a) => {
+    model = m;
+    aegis = a;
+  },
+  { logLevel: "trace" },
+);
 
 describe("secrets", () => {
   it("appear in no response, event, audit record or log line", async () => {

@@ -4,23 +4,23 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TRUNCATION_MARKER } from "../../src/core/truncate";
-import { SseClient, startAegis, type TestAegis } from "../support/aegis";
-import { type ModelServer, startModelServer } from "../support/model-server";
+import { SseClient, type TestAegis } from "../support/aegis";
+import { useAegis } from "../support/harness";
+import type { ModelServer } from "../support/model-server";
 
 type Json = Record<string, any>;
 let model: ModelServer;
 let aegis: TestAegis;
 
-beforeAll(async () => {
-  model = await startModelServer();
-  aegis = await startAegis(model.url, { "sse.heartbeatMs": 200, "sse.queueLimit": 20, "events.maxPayloadChars": 1000 });
-});
-afterAll(async () => {
-  await aegis?.close();
-  await model?.close();
-});
+useAegis(
+  (m, a) => {
+    model = m;
+    aegis = a;
+  },
+  { "sse.heartbeatMs": 200, "sse.queueLimit": 20, "events.maxPayloadChars": 1000 },
+);
 
 const freshDir = () => mkdtempSync(join(tmpdir(), "aegis-sse-"));
 
