@@ -177,6 +177,15 @@ describe("authentication", () => {
     expect(env.body.error.message).toContain("LD_PRELOAD");
   });
 
+  it("answers CORS only for the configured origins", async () => {
+    const cors = await startAegis(model.url, { "security.corsOrigins": ["https://console.example.com"] });
+    servers.push(cors);
+    const allowed = await fetch(`${cors.url}/v1/health`, { headers: { origin: "https://console.example.com" } });
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://console.example.com");
+    const other = await fetch(`${cors.url}/v1/health`, { headers: { origin: "https://evil.example" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   it("sets security headers and keeps CORS off by default", async () => {
     const res = await fetch(`${aegis.url}/v1/health`, { headers: { origin: "https://evil.example" } });
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
