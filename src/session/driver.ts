@@ -74,8 +74,11 @@ export async function runNext(ctx: SessionContext, live: LiveSession): Promise<v
   const next = live.queue.shift();
   if (!next) return;
   const handle = live.handle;
-  await beginTurn(ctx, live, next.itemId);
+  // The turn's record is queued for the database before the prompt leaves, and the database takes
+  // work in order, so it is stored before anything Claude Code answers; the prompt need not wait.
+  const opened = beginTurn(ctx, live, next.itemId);
   handle.send(next.text);
+  await opened;
 }
 
 /** Opens a turn: its record, the working status and the event. */
