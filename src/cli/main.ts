@@ -27,8 +27,9 @@ const runServe = (flags: ServeFlags) =>
   });
 
 serveOptions(program).action((flags: ServeFlags) => runServe(flags));
+// Without positional options the root would take `serve --port …` for itself; either place works.
 serveOptions(program.command("serve").description("run the Aegis server (the default command)")).action(
-  (flags: ServeFlags) => runServe(flags),
+  (flags: ServeFlags) => runServe({ ...program.opts<ServeFlags>(), ...flags }),
 );
 program
   .command("init")

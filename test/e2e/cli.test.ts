@@ -1,5 +1,5 @@
 // The `ag` command as a user runs it: init, first start, startup errors.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,6 +73,34 @@ describe("ag", () => {
       server.child.kill("SIGTERM");
       await server.exited;
     }
+  });
+
+  it("ag serve takes --config, --host and --port, and stops cleanly on SIGTERM", async () => {
+    const h = home();
+    const file = join(h, "elsewhere.yaml");
+    writeFileSync(file, `dataDir: ${join(h, "data")}\nport: 9\n`);
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, "bin", "ag.js"), "serve", "--config", file, "--host", "127.0.0.1", "--port", "0"],
+      {
+        env: { PATH: process.env.PATH ?? "", HOME: h },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    for (let i = 0; i < 300 && !/listening on http:\/\/127\.0\.0\.1:\d+/.test(out); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    expect(url, out).toBeDefined();
+    expect(url).not.toMatch(/:9$/);
+    expect(out).toContain(`config file:          ${file}`);
+    expect(out).toContain(`data directory:       ${join(h, "data")}`);
+    expect((await fetch(`${url}/v1/health`)).status).toBe(200);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   });
 
   it.each([
