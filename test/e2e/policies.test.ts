@@ -98,6 +98,34 @@ describe("policies", () => {
     sse.close();
   });
 
+  it("a rule's approval timeout denies the call when nobody decides in time", async () => {
+    const d = dir();
+    const script = model.script("pol-timeout", [
+      { toolUse: { name: "Bash", input: { command: "mkdir -p slow", description: "mkdir" } } },
+      { text: "timed out" },
+    ]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d })).body;
+    await aegis.api("PUT", `/v1/sessions/${s.id}/policy`, {
+      rules: [
+        {
+          tool: "Bash",
+          command: { glob: "mkdir *" },
+          decision: "ask",
+          reason: "quick answer needed",
+          approvalTimeoutSeconds: 1,
+        },
+      ],
+    });
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    await aegis.api("POST", `/v1/sessions/${s.id}/messages`, { text: "pol-timeout: go" });
+    const resolved = await sse.waitForType("approval.resolved");
+    expect(resolved.data.data).toMatchObject({ status: "expired" });
+    await sse.waitTurnsEnded(1);
+    expect(existsSync(join(d, "slow"))).toBe(false);
+    expect(toolResultText(lastToolResult(script.requests[1])[0]!)).toContain("No decision within 1 s");
+    sse.close();
+  });
+
   it("validates policies with a message naming the bad rule, versions them, and evaluates dry runs", async () => {
     const bad = await aegis.api<Json>("PUT", "/v1/policies/default", {
       rules: [
