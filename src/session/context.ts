@@ -46,6 +46,8 @@ export interface LiveSession {
   breaker: { key: string | null; count: number; tripped: boolean };
   /** Credentials handed to the Claude Code process, scrubbed from anything it reports back. */
   secrets: string[];
+  /** The model Claude Code last reported (init), so a repeat is not stored again. */
+  model: string | null;
 }
 
 /** What the policy engine says about one tool call. */
@@ -104,6 +106,7 @@ export function newLive(id: string): LiveSession {
     ready: false,
     breaker: { key: null, count: 0, tripped: false },
     secrets: [],
+    model: null,
   };
 }
 

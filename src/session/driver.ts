@@ -147,6 +147,9 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
   const now = ctx.clock.now().toISOString();
   switch (e.type) {
     case "init":
+      // Claude Code repeats init on every turn; store it only when something changed.
+      if (live.model === e.model) return;
+      live.model = e.model;
       await ctx.transact(async (tx) => {
         await sessionStore.update(tx.db, live.id, { model: e.model, conversationStarted: true }, now);
       });

@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 
 // Domains declare their own tables and narrow with `db.withTables<T>()`.
 // biome-ignore lint/complexity/noBannedTypes: the base schema is intentionally empty
@@ -22,6 +22,32 @@ export function openDb(file: string): OpenedDb {
   raw.pragma("foreign_keys = ON");
   raw.pragma("busy_timeout = 5000");
   // biome-ignore lint/complexity/noBannedTypes: see Db
-  const db = new Kysely<{}>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<{}>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return { db, raw, close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; the same few statements run on every turn, so
+ * keep them prepared. Iteration gets a statement of its own (a cached one may be mid-iteration).
+ */
+function withStatementCache(raw: Database.Database, max = 500): SqliteDatabase {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sql: string): SqliteStatement {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = raw.prepare(sql);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+        cache.set(sql, stmt);
+      }
+      const s = stmt;
+      return {
+        reader: s.reader,
+        all: (params) => s.all(...params),
+        run: (params) => s.run(...params),
+        iterate: (params) => raw.prepare(sql).iterate(...params),
+      };
+    },
+  };
 }
