@@ -168,6 +168,18 @@ export const auditStore = {
     return rows.map(toRecord);
   },
 
+  /** Every record matching `filter`, fetched page by page, so an export never sits in memory whole. */
+  async *matching(db: Db, filter: Omit<AuditListFilter, "limit">): AsyncGenerator<AuditRecord> {
+    let after = filter.afterSeq ?? 0;
+    for (;;) {
+      const page = await auditStore.list(db, { ...filter, afterSeq: after, limit: 500 });
+      yield* page;
+      const last = page.at(-1);
+      if (!last || page.length < 500) return;
+      after = last.seq;
+    }
+  },
+
   /** Streams the chain in seq order, one query per batch, so an export never holds it all. */
   iterate,
 

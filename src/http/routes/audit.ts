@@ -8,9 +8,9 @@ import {
   auditStore,
   exportCsv,
   exportNdjson,
-  recordLine,
   SignedCheckpointSchema,
   toCsv,
+  toNdjson,
   VerifyResultSchema,
 } from "../../audit";
 import { ErrorResponseSchema } from "../errors";
@@ -49,17 +49,6 @@ const unfiltered = (q: AuditQuery) => Object.values(filterOf(q)).every((v) => v 
 const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema };
 
 export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, audit }) => {
-  /** Every record matching the filters, page by page, so an export never sits in memory whole. */
-  async function* matching(q: AuditQuery) {
-    let after = q.cursor ?? 0;
-    for (;;) {
-      const page = await auditStore.list(db, { ...filterOf(q), afterSeq: after, limit: 500 });
-      yield* page;
-      if (page.length < 500) return;
-      after = page[page.length - 1]?.seq ?? after;
-    }
-  }
-
   app.get(
     "/audit",
     {
@@ -78,11 +67,17 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
     async (req, reply) => {
       const q = req.query;
       if (q.format === "ndjson") {
-        const lines = unfiltered(q) && q.cursor === undefined ? exportNdjson(db) : mapLines(matching(q));
+        const lines =
+          unfiltered(q) && q.cursor === undefined
+            ? exportNdjson(db)
+            : toNdjson(auditStore.matching(db, { ...filterOf(q), afterSeq: q.cursor }), []);
         return download(reply, "application/x-ndjson", "audit.ndjson", lines);
       }
       if (q.format === "csv") {
-        const rows = unfiltered(q) && q.cursor === undefined ? exportCsv(db) : toCsv(matching(q));
+        const rows =
+          unfiltered(q) && q.cursor === undefined
+            ? exportCsv(db)
+            : toCsv(auditStore.matching(db, { ...filterOf(q), afterSeq: q.cursor }));
         return download(reply, "text/csv; charset=utf-8", "audit.csv", rows);
       }
       const items = await auditStore.list(db, { ...filterOf(q), afterSeq: q.cursor, limit: q.limit + 1 });
@@ -127,8 +122,4 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
 function download(reply: FastifyReply, type: string, filename: string, chunks: AsyncIterable<string>) {
   void reply.type(type).header("content-disposition", `attachment; filename="${filename}"`);
   return reply.send(Readable.from(chunks) as unknown as undefined);
-}
-
-async function* mapLines(records: AsyncIterable<Parameters<typeof recordLine>[0]>) {
-  for await (const r of records) yield recordLine(r);
 }
