@@ -118,6 +118,8 @@ export class SessionService {
     if (!check.ok) throw SessionErrors.runtimeUnavailable({ details: { path: check.path, reason: check.error } });
     const p = caller.principal;
 
+    // A bad parent is an error whether or not an idle session would be reused.
+    if (input.parentId) await this.resolve(input.parentId, caller);
     if (input.reuse !== false && !input.resume) {
       const reused = await this.findReusable(workDir, input.name, caller);
       if (reused) {
@@ -134,7 +136,6 @@ export class SessionService {
       });
       if (taken.length > 0) throw SessionErrors.nameTaken({ details: { name: input.name } });
     }
-    if (input.parentId) await this.resolve(input.parentId, caller);
     await checkLimits(this.ctx, caller.principal);
 
     const now = this.ctx.clock.now().toISOString();
