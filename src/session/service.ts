@@ -22,6 +22,7 @@ import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
+import { sessionView } from "./view";
 
 type Access = "read" | "act";
 
@@ -32,37 +33,8 @@ export class SessionService {
     this.tenants = (t) => ({ shareSessions: ctx.config.auth.tenants[t]?.shareSessions ?? false });
   }
 
-  async view(s: SessionRecord): Promise<Session> {
-    const pending = isLive(s.status) ? await approvalStore.pending(this.ctx.db, s.id) : [];
-    return {
-      id: s.id as Session["id"],
-      name: s.name,
-      status: s.status,
-      workDir: s.workDir,
-      createdAt: s.createdAt,
-      updatedAt: s.updatedAt,
-      lastActivityAt: s.lastActivityAt,
-      parentId: s.parentId,
-      tenant: s.tenant,
-      ownerKeyId: s.ownerKeyId,
-      kind: s.kind,
-      attention: s.attention,
-      claudeSessionId: s.claudeSessionId,
-      model: s.model,
-      permissionMode: s.permissionMode,
-      totals: s.totals,
-      pendingApprovals: pending.map((a) => ({
-        id: a.id,
-        kind: a.kind,
-        toolUseId: a.toolUseId,
-        toolName: a.toolName,
-        input: a.input,
-        requestedAt: a.requestedAt,
-        timeoutAt: a.timeoutAt,
-      })),
-      queuedMessages: this.ctx.lives.get(s.id)?.queue.length ?? 0,
-      error: s.error,
-    };
+  view(s: SessionRecord): Promise<Session> {
+    return sessionView(this.ctx, s);
   }
 
   /**
