@@ -7,7 +7,9 @@ import { parseArgs } from "node:util";
 import { type Options, type Query, query, type SDKMessage, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 import { AsyncQueue } from "../src/core/async-queue";
 import { SseClient, type SseEvent, startAegis, type TestAegis } from "../test/support/aegis";
+import { makeClaudeEnv } from "../test/support/claude-env";
 import { startModelServer } from "../test/support/model-server";
+import { startServerProcess, writeConfig } from "../test/support/server-process";
 
 const GOAL = 1.1;
 const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
@@ -39,17 +41,59 @@ async function ok<T>(p: Promise<{ status: number; body: T }>, want: number, what
 }
 
 // ---------- Aegis ----------
-const createSession = (aegis: TestAegis) =>
+/** What the bench needs of a server, in this process or in its own. */
+type BenchAegis = Pick<TestAegis, "url" | "adminToken" | "api" | "claude"> & { close(): Promise<void> };
+
+/** Aegis as `npm start` runs it: its own process, so its work does not share the bench's event loop. */
+async function aegisProcess(modelUrl: string, gateway: boolean): Promise<BenchAegis> {
+  const dataDir = freshDir();
+  const claude = makeClaudeEnv(modelUrl);
+  const adminToken = `bench-admin-${randomUUID()}`;
+  writeConfig(dataDir, {
+    port: 0,
+    logLevel: "warn",
+    runtime: { env: claude.env },
+    auth: { token: adminToken, requestsPerMinute: 1_000_000 },
+    security: { allowedWorkDirs: [tmpdir()] },
+    gateway: { enabled: gateway },
+  });
+  const proc = await startServerProcess(dataDir);
+  const api: TestAegis["api"] = async (method, path, body, headers = {}) => {
+    const res = await fetch(proc.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as never, headers: res.headers };
+  };
+  return {
+    url: proc.url,
+    adminToken,
+    api,
+    claude,
+    async close() {
+      proc.child.kill("SIGTERM");
+      await proc.exited;
+      claude.cleanup();
+    },
+  };
+}
+const createSession = (aegis: BenchAegis) =>
   ok(aegis.api<{ id: string }>("POST", "/v1/sessions", { workDir: freshDir(), reuse: false }), 201, "create session");
 
 class AegisSession {
   private constructor(
-    private readonly aegis: TestAegis,
+    private readonly aegis: BenchAegis,
     readonly id: string,
     readonly sse: SseClient,
   ) {}
 
-  static async open(aegis: TestAegis): Promise<AegisSession> {
+  static async open(aegis: BenchAegis): Promise<AegisSession> {
     const s = await createSession(aegis);
     const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
     await sse.waitFor(idle("ready"), 60_000, "ready");
@@ -76,7 +120,7 @@ class AegisSession {
 }
 
 /** ms from POST /v1/sessions to the session's idle/ready event on the global stream. */
-async function aegisStart(aegis: TestAegis, all: SseClient): Promise<number> {
+async function aegisStart(aegis: BenchAegis, all: SseClient): Promise<number> {
   const from = lastSeq(all);
   const t0 = performance.now();
   const s = await createSession(aegis);
@@ -145,7 +189,7 @@ class BareSession {
   }
 }
 
-function bareOptions(aegis: TestAegis): Options {
+function bareOptions(aegis: BenchAegis): Options {
   return {
     cwd: freshDir(),
     env: { ...process.env, ...aegis.claude.env, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
@@ -158,7 +202,7 @@ function bareOptions(aegis: TestAegis): Options {
   };
 }
 
-async function bareStart(aegis: TestAegis): Promise<number> {
+async function bareStart(aegis: BenchAegis): Promise<number> {
   const t0 = performance.now();
   const s = new BareSession(bareOptions(aegis));
   await s.ready();
@@ -211,18 +255,33 @@ async function main() {
     model.script(/bench/, [{ text: REPLY, chunks: 12, repeat: true }]);
     // BENCH_GATEWAY=off measures Aegis without its model gateway on the path (on by default, as in production).
     const gateway = process.env.BENCH_GATEWAY !== "off";
-    const aegis = await startAegis(model.url, { "gateway.enabled": gateway });
-    console.log(`model gateway: ${gateway ? "on (default)" : "off"}`);
-    // aegis.close() removes its dirs, unless it throws first
-    cleanup.push(
-      () => aegis.claude.cleanup(),
-      () => rmSync(aegis.dataDir, { recursive: true, force: true }),
+    // BENCH_SERVER=process runs Aegis in its own process, as deployed; the default runs it in this one.
+    const separate = process.env.BENCH_SERVER === "process";
+    let aegis: BenchAegis;
+    let version: string | undefined;
+    if (separate) {
+      aegis = await aegisProcess(model.url, gateway);
+      cleanup.push(() => aegis.close());
+      version = (await aegis.api<{ checks: { claudeCode: { version?: string } } }>("GET", "/v1/ready")).body.checks
+        .claudeCode.version;
+    } else {
+      const inProcess = await startAegis(model.url, { "gateway.enabled": gateway });
+      aegis = inProcess;
+      // close() removes its dirs, unless it throws first
+      cleanup.push(
+        () => inProcess.claude.cleanup(),
+        () => rmSync(inProcess.dataDir, { recursive: true, force: true }),
+      );
+      cleanup.push(() => inProcess.close());
+      const check = await inProcess.app.runtime.check();
+      if (!check.ok) throw new Error(`Claude Code unavailable: ${check.error}`);
+      version = check.version;
+    }
+    console.log(
+      `model gateway: ${gateway ? "on (default)" : "off"} | Aegis server: ${separate ? "own process" : "in the bench process"}`,
     );
-    cleanup.push(() => aegis.close());
-    const check = await aegis.app.runtime.check();
-    if (!check.ok) throw new Error(`Claude Code unavailable: ${check.error}`);
     const cpu = `${cpus().length} cpus (${cpus()[0]?.model.trim()})`;
-    console.log(`Claude Code ${check.version} | ${cpu} | Node ${process.version}`);
+    console.log(`Claude Code ${version} | ${cpu} | Node ${process.version}`);
     console.log(`turns: ${TURNS}, starts: ${STARTS} (alternating, after a warm-up each)\n`);
 
     // Turn time: one long-lived session each.
