@@ -64,15 +64,20 @@ export async function gatewayGroups(
     requests: Number(r.requests),
     errors: Number(r.errors ?? 0),
     refused: Number(r.refused ?? 0),
-    tokens: {
-      input: Number(r.input),
-      output: Number(r.output),
-      cacheRead: Number(r.cache_read),
-      cacheWrite: Number(r.cache_write),
-    },
+    tokens: tokensOf(r),
     costUsd: Number(r.cost),
     unpricedRequests: Number(r.unpriced ?? 0),
   }));
+}
+
+/** The four token sums every grouped query selects. */
+function tokensOf(r: { input: unknown; output: unknown; cache_read: unknown; cache_write: unknown }): Tokens {
+  return {
+    input: Number(r.input),
+    output: Number(r.output),
+    cacheRead: Number(r.cache_read),
+    cacheWrite: Number(r.cache_write),
+  };
 }
 
 export interface TurnGroup {
@@ -109,12 +114,7 @@ export async function turnGroups(db: Db, scope: Scope, range: Range, byDay: bool
     completed: Number(r.completed ?? 0),
     failed: Number(r.failed ?? 0),
     interrupted: Number(r.interrupted ?? 0),
-    tokens: {
-      input: Number(r.input),
-      output: Number(r.output),
-      cacheRead: Number(r.cache_read),
-      cacheWrite: Number(r.cache_write),
-    },
+    tokens: tokensOf(r),
     costUsd: Number(r.cost),
   }));
 }

@@ -166,7 +166,9 @@ describe("audit trail", () => {
     expect(cutResult.code).toBe(1);
     expect(cutResult.out).toContain("TAMPERED");
 
-    const filtered = await fetch(`${aegis.url}/v1/audit?format=ndjson&action=session.kill`, { headers: bearer(aegis.adminToken) });
+    const filtered = await fetch(`${aegis.url}/v1/audit?format=ndjson&action=session.kill`, {
+      headers: bearer(aegis.adminToken),
+    });
     const killLines = (await filtered.text()).trimEnd().split("\n");
     expect(killLines.length).toBeGreaterThan(0);
     expect(killLines.every((l) => JSON.parse(l).action === "session.kill")).toBe(true);

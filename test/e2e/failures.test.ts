@@ -2,27 +2,16 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SseClient, startAegis, type TestAegis } from "../support/aegis";
-import { type ModelServer, startModelServer } from "../support/model-server";
+import { describe, expect, it } from "vitest";
+import { SseClient } from "../support/aegis";
+import { useModelForServers } from "../support/harness";
+import type { ModelServer } from "../support/model-server";
 
 type Json = Record<string, any>;
 let model: ModelServer;
-const servers: TestAegis[] = [];
-
-beforeAll(async () => {
-  model = await startModelServer();
+const aegisWith = useModelForServers((m) => {
+  model = m;
 });
-afterAll(async () => {
-  for (const s of servers) await s.close();
-  await model?.close();
-});
-
-async function aegisWith(overrides: Record<string, unknown> = {}, claudeExtra: Record<string, string> = {}) {
-  const a = await startAegis(model.url, overrides, claudeExtra);
-  servers.push(a);
-  return a;
-}
 const freshDir = () => mkdtempSync(join(tmpdir(), "aegis-fail-"));
 
 describe("failures", () => {

@@ -21,3 +21,28 @@ export function useAegis(
     await model?.close();
   });
 }
+
+/**
+ * One scripted model server for the file and as many Aegis servers in front of it as the tests
+ * start (each with its own settings); all are closed afterwards. Returns the server starter.
+ */
+export function useModelForServers(
+  bind: (model: ModelServer) => void,
+): (overrides?: Record<string, unknown>, claudeExtra?: Record<string, string>) => Promise<TestAegis> {
+  let model: ModelServer | undefined;
+  const servers: TestAegis[] = [];
+  beforeAll(async () => {
+    model = await startModelServer();
+    bind(model);
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+    await model?.close();
+  });
+  return async (overrides = {}, claudeExtra = {}) => {
+    if (!model) throw new Error("the model server starts in beforeAll");
+    const a = await startAegis(model.url, overrides, claudeExtra);
+    servers.push(a);
+    return a;
+  };
+}
