@@ -1,4 +1,5 @@
 // Policy persistence (SQLite): append-only versions per scope; the latest version is the one in force.
+import type { ExpressionBuilder } from "kysely";
 import type { Db } from "../store/db";
 import type { Policy, PolicyLayer, PolicyScope, StoredPolicy } from "./schema";
 
@@ -29,6 +30,18 @@ export interface NewPolicyVersion {
   createdAt: string;
   createdBy: string | null;
 }
+
+/** Keeps only the newest version of each scope (rows aliased `p`). */
+const isLatest = (eb: ExpressionBuilder<{ policies: PoliciesTable; p: PoliciesTable }, "p">) =>
+  eb(
+    "p.version",
+    "=",
+    eb
+      .selectFrom("policies as q")
+      .select((e) => e.fn.max("q.version").as("v"))
+      .whereRef("q.scope_type", "=", "p.scope_type")
+      .whereRef("q.scope_id", "=", "p.scope_id"),
+  );
 
 export const policyStore = {
   /** Appends the next version for the scope; call it inside a unit of work. */
@@ -93,38 +106,14 @@ export const policyStore = {
       .selectFrom("policies as p")
       .selectAll("p")
       .where((eb) => eb.or(scopes.map((s) => eb.and([eb("p.scope_type", "=", s.type), eb("p.scope_id", "=", s.id)]))))
-      .where((eb) =>
-        eb(
-          "p.version",
-          "=",
-          eb
-            .selectFrom("policies as q")
-            .select((e) => e.fn.max("q.version").as("v"))
-            .whereRef("q.scope_type", "=", "p.scope_type")
-            .whereRef("q.scope_id", "=", "p.scope_id"),
-        ),
-      )
+      .where(isLatest)
       .execute();
     return rows.map(toStored);
   },
 
   /** The latest version of every scope (optionally of one type) whose policy is in force. */
   async listLatest(db: Db, type?: PolicyLayer): Promise<StoredPolicy[]> {
-    let q = t(db)
-      .selectFrom("policies as p")
-      .selectAll("p")
-      .where((eb) =>
-        eb(
-          "p.version",
-          "=",
-          eb
-            .selectFrom("policies as q")
-            .select((e) => e.fn.max("q.version").as("v"))
-            .whereRef("q.scope_type", "=", "p.scope_type")
-            .whereRef("q.scope_id", "=", "p.scope_id"),
-        ),
-      )
-      .where("p.document", "!=", "null");
+    let q = t(db).selectFrom("policies as p").selectAll("p").where(isLatest).where("p.document", "!=", "null");
     if (type) q = q.where("p.scope_type", "=", type);
     return (await q.orderBy("p.scope_type").orderBy("p.scope_id").execute()).map(toStored);
   },
