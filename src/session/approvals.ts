@@ -9,7 +9,14 @@ import { truncateDeep } from "../core/truncate";
 import type { PermissionDecision, PermissionRequest } from "../runtime/types";
 import type { Tx } from "../store/tx";
 import { callKey, noteFailure, resetBreaker } from "./breaker";
-import { type LiveSession, type PendingDecision, type SessionContext, settleApprovals, transition } from "./context";
+import {
+  type GateDecision,
+  type LiveSession,
+  type PendingDecision,
+  type SessionContext,
+  settleApprovals,
+  transition,
+} from "./context";
 import { SessionErrors } from "./errors";
 import { PolicyDecided } from "./events";
 import { sessionStore } from "./store";
@@ -28,31 +35,39 @@ export async function requestPermission(
     isQuestion || !ctx.policy
       ? undefined
       : await ctx.policy.decide(live.id, { toolName: req.toolName, input: req.input, workDir });
-  if (gate && gate.decision !== "ask") {
-    const verdict = gate.decision;
-    await ctx.transact(async (tx) => {
-      const data = {
-        toolUseId: req.toolUseId,
-        toolName: req.toolName,
-        decision: verdict,
-        reason: gate.reason,
-        rule: gate.rule ?? null,
-      };
-      tx.emit(event(PolicyDecided, live.id, data));
-      tx.audit({
-        actor: { keyId: "policy", role: null, tenant: null, ip: null },
-        action: verdict === "allow" ? "policy.allow" : "policy.deny",
-        target: { type: "session", id: live.id },
-        params: { ...data, input: truncateDeep(req.input, 2000) },
-        outcome: "ok",
-      });
-    });
-    if (verdict === "allow") return { behavior: "allow" };
-    await noteFailure(ctx, live, callKey(req.toolName, req.input), `${req.toolName} denied by policy`);
-    return { behavior: "deny", message: `Denied by policy: ${gate.reason}` };
-  }
+  if (gate && gate.decision !== "ask") return applyVerdict(ctx, live, req, { ...gate, decision: gate.decision });
   const timeoutSeconds = gate?.approvalTimeoutSeconds ?? ctx.config.approvals.timeoutSeconds;
   return hold(ctx, live, req, isQuestion ? "question" : "tool", timeoutSeconds || undefined, gate?.reason);
+}
+
+/** Records an automatic allow or deny (event, audit record, breaker) and answers with it. */
+export async function applyVerdict(
+  ctx: SessionContext,
+  live: LiveSession,
+  req: Pick<PermissionRequest, "toolUseId" | "toolName" | "input">,
+  gate: GateDecision & { decision: "allow" | "deny" },
+): Promise<PermissionDecision> {
+  const verdict = gate.decision;
+  await ctx.transact(async (tx) => {
+    const data = {
+      toolUseId: req.toolUseId,
+      toolName: req.toolName,
+      decision: verdict,
+      reason: gate.reason,
+      rule: gate.rule ?? null,
+    };
+    tx.emit(event(PolicyDecided, live.id, data));
+    tx.audit({
+      actor: { keyId: "policy", role: null, tenant: null, ip: null },
+      action: verdict === "allow" ? "policy.allow" : "policy.deny",
+      target: { type: "session", id: live.id },
+      params: { ...data, input: truncateDeep(req.input, 2000) },
+      outcome: "ok",
+    });
+  });
+  if (verdict === "allow") return { behavior: "allow" };
+  await noteFailure(ctx, live, callKey(req.toolName, req.input), `${req.toolName} denied by policy`);
+  return { behavior: "deny", message: `Denied by policy: ${gate.reason}` };
 }
 
 async function hold(

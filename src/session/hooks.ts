@@ -1,4 +1,5 @@
 import type { HookInput } from "../hooks/schema";
+import { applyVerdict } from "./approvals";
 import { noteFailure } from "./breaker";
 import { type LiveSession, publish, type SessionContext } from "./context";
 import { HookReceived, SessionNotified } from "./events";
@@ -64,14 +65,16 @@ async function answer(ctx: SessionContext, live: LiveSession, h: HookInput, dead
         };
       const gate = ctx.policy ? await ctx.policy.decide(live.id, { ...call, workDir: h.cwd }) : undefined;
       if (!gate) return {};
-      if (gate.decision === "deny") {
+      if (gate.decision !== "ask") {
         // Same path as a managed session: event, audit record, breaker.
-        await observedPermission(ctx, live, h.cwd, call, AbortSignal.timeout(deadlineMs));
-        await observedToolResult(ctx, live, {
-          toolUseId: call.toolUseId,
-          output: `Denied by policy: ${gate.reason}`,
-          isError: true,
-        });
+        await applyVerdict(ctx, live, call, { ...gate, decision: gate.decision });
+        if (gate.decision === "deny") {
+          await observedToolResult(ctx, live, {
+            toolUseId: call.toolUseId,
+            output: `Denied by policy: ${gate.reason}`,
+            isError: true,
+          });
+        }
       }
       // For "ask" Claude Code's own permission flow runs; when it would prompt, the call reaches us
       // as PermissionRequest and waits for an approval. (Answering "ask" here is terminal in -p mode.)
