@@ -1,14 +1,12 @@
 // The hash chain: how a record's hash is computed and how the next record is built from the head.
 import { createHash } from "node:crypto";
-import { monotonicFactory } from "ulid";
+import { newUlid } from "../core/ids";
 import { canonicalJson, toJsonValue, toWellFormed } from "./canonical-json";
 import type { AuditInput, AuditRecord, ChainHead } from "./schema";
 
-const nextUlid = monotonicFactory();
-
 /** A new audit record id: a lowercase ULID (core/ids has no audit prefix yet). */
 export function newAuditId(): string {
-  return nextUlid().toLowerCase();
+  return newUlid();
 }
 
 export function sha256Hex(text: string): string {
