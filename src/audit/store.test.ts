@@ -178,6 +178,53 @@ describe("createAuditWriter", () => {
     });
   });
 
+  describe("remembering the committed head (units of work pass their afterCommit hook)", () => {
+    /** One unit of work as store/tx runs it: the hooks run only once the transaction committed. */
+    async function unit(writer: ReturnType<typeof createAuditWriter>, i: number, rollback = false) {
+      const hooks: Array<() => void> = [];
+      await opened.db.transaction().execute(async (trx) => {
+        await writer.append(trx, [sampleInput(i)], (f) => hooks.push(f));
+        if (rollback) throw new Error("rolled back");
+      });
+      for (const f of hooks) f();
+    }
+    const seqs = async () => (await auditStore.list(opened.db, { limit: 100 })).map((r) => r.seq);
+
+    it("chains on the committed head after a rollback, not on the rolled-back record", async () => {
+      const writer = createAuditWriter({ clock, signer, policy: { everyRecords: 2 } });
+      await unit(writer, 1);
+      await unit(writer, 2);
+      await expect(unit(writer, 3, true)).rejects.toThrow("rolled back");
+      await unit(writer, 4);
+      expect(await seqs()).toEqual([1, 2, 3]);
+      expect(await verifyStored(opened.db, { publicKeyPem: signer.publicKeyPem, maxCheckpointGap: 2 })).toMatchObject({
+        ok: true,
+        count: 3,
+      });
+    });
+
+    it("reads the head again when another writer appended meanwhile", async () => {
+      const writer = createAuditWriter({ clock, signer, policy: { everyRecords: 2 } });
+      await unit(writer, 1);
+      await unit(writer, 2);
+      const other = createAuditWriter({ clock, signer, policy: { everyRecords: 2 } });
+      await other.append(opened.db, [sampleInput(3), sampleInput(4)]);
+      await unit(writer, 5);
+      await unit(writer, 6);
+      expect(await seqs()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await verifyStored(opened.db, { publicKeyPem: signer.publicKeyPem, maxCheckpointGap: 2 })).toMatchObject({
+        ok: true,
+        count: 6,
+      });
+    });
+
+    it("checkpoints on schedule while it remembers the last checkpoint", async () => {
+      const writer = createAuditWriter({ clock, signer, policy: { everyRecords: 3, everySeconds: 3600 } });
+      for (let i = 1; i <= 7; i++) await unit(writer, i);
+      expect((await auditStore.listCheckpoints(opened.db)).map((c) => c.seq)).toEqual([1, 4, 7]);
+    });
+  });
+
   it("only chains when there is no signer", async () => {
     const writer = createAuditWriter({ clock });
     await writer.append(opened.db, [sampleInput(1), sampleInput(2)]);

@@ -110,11 +110,17 @@ async function head(db: Db): Promise<ChainHead> {
  * audit write commits or rolls back with the action it records; given a plain connection it
  * opens its own transaction.
  */
-async function appendMany(db: Db, inputs: readonly AuditInput[], clock: Clock = systemClock): Promise<AuditRecord[]> {
+async function appendMany(
+  db: Db,
+  inputs: readonly AuditInput[],
+  clock: Clock = systemClock,
+  /** The head as the caller knows it (read in this transaction, or committed by it before). */
+  knownHead?: ChainHead,
+): Promise<AuditRecord[]> {
   // Params stay the caller's object: zod's copy would drop "__proto__" keys, worth recording.
   const parsed = inputs.map((input) => ({ ...AuditInputSchema.parse(input), params: input.params }));
   const run = async (conn: Db) => {
-    let at = await head(conn);
+    let at = knownHead ?? (await head(conn));
     const out: AuditRecord[] = [];
     for (const input of parsed) {
       const record = buildRecord(at, input, { id: newAuditId(), time: clock.now().toISOString() });

@@ -47,8 +47,8 @@ export async function openAuditTrail(db: Db, o: AuditTrailOptions) {
   return {
     publicKeyPem: signer.publicKeyPem,
     keyId: signer.keyId,
-    append: async (tx: Db, entries: AuditEntry[]) => {
-      await writer.append(tx, entries);
+    append: async (tx: Db, entries: AuditEntry[], afterCommit?: (fn: () => void) => void) => {
+      await writer.append(tx, entries, afterCommit);
     },
     /** Checks the stored chain against stored and anchored checkpoints. */
     verify: async () =>

@@ -3,7 +3,7 @@ import { type Clock, systemClock } from "../core/clock";
 import type { Db } from "../store/db";
 import { type CheckpointPolicy, CheckpointPolicySchema, checkpointDue } from "./checkpoint-policy";
 import { type CsvOptions, toCsv, toNdjson } from "./export";
-import type { AuditInput, AuditRecord, SignedCheckpoint, VerifyResult } from "./schema";
+import type { AuditInput, AuditRecord, ChainHead, SignedCheckpoint, VerifyResult } from "./schema";
 import { type AuditSigner, signCheckpoint } from "./signing";
 import { auditStore } from "./store";
 import { type VerifyOptions, verifyChain } from "./verify";
@@ -19,8 +19,10 @@ export interface AuditWriter {
   /**
    * Appends the entries and, when due, a signed checkpoint, all on `db`: pass the unit of
    * work's `tx.db` so both commit or roll back with the action. Fits store/tx's AuditAppender.
+   * With `afterCommit` (the unit of work's hook) the writer remembers the head it committed and
+   * skips reading it next time.
    */
-  append(db: Db, entries: readonly AuditInput[]): Promise<AuditRecord[]>;
+  append(db: Db, entries: readonly AuditInput[], afterCommit?: (fn: () => void) => void): Promise<AuditRecord[]>;
   /** Signs and stores a checkpoint of the head if the policy says one is due; run it on a timer too. */
   checkpointIfDue(db: Db): Promise<SignedCheckpoint | null>;
   readonly policy: CheckpointPolicy;
@@ -31,32 +33,86 @@ export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
   const signer = deps.signer ?? null;
   const policy = CheckpointPolicySchema.parse(deps.policy ?? {});
 
+  /**
+   * The chain head and last checkpoint as of the last commit this writer saw. Only a committed
+   * state is kept (a rolled-back append never gets here), and it is dropped on any failure; if
+   * another writer moved the head meanwhile, the next seq collides with its primary key and the
+   * append reads the head again.
+   */
+  let known: { head: ChainHead; checkpoint: { seq: number; time: string } | null } | null = null;
+
+  async function checkpointOn(conn: Db, head: ChainHead, last: { seq: number; time: string } | null) {
+    if (!signer) return null;
+    const now = clock.now();
+    if (!checkpointDue({ policy, lastSeq: head.seq, lastCheckpoint: last }, now)) return null;
+    const cp = signCheckpoint(signer, { seq: head.seq, hash: head.hash, time: now.toISOString() });
+    await auditStore.appendCheckpoint(conn, cp);
+    return cp;
+  }
+
   async function checkpointIfDue(db: Db): Promise<SignedCheckpoint | null> {
     if (!signer) return null;
     // One transaction, so a timer and an append cannot both checkpoint the same head.
     const run = async (conn: Db) => {
       const [head, last] = await Promise.all([auditStore.head(conn), auditStore.lastCheckpoint(conn)]);
-      const now = clock.now();
-      if (!checkpointDue({ policy, lastSeq: head.seq, lastCheckpoint: last ?? null }, now)) return null;
-      const cp = signCheckpoint(signer, { seq: head.seq, hash: head.hash, time: now.toISOString() });
-      await auditStore.appendCheckpoint(conn, cp);
-      return cp;
+      return checkpointOn(conn, head, last ?? null);
     };
-    return db.isTransaction ? run(db) : db.transaction().execute(run);
+    const cp = await (db.isTransaction ? run(db) : db.transaction().execute(run));
+    // Outside a transaction it has committed; inside one, whether it will is not known here.
+    if (cp && !db.isTransaction && known) known = { ...known, checkpoint: { seq: cp.seq, time: cp.time } };
+    else if (db.isTransaction) known = null;
+    return cp;
+  }
+
+  async function appendKnown(conn: Db, entries: readonly AuditInput[], afterCommit: (fn: () => void) => void) {
+    let state = known;
+    if (!state) {
+      const [head, last] = await Promise.all([auditStore.head(conn), auditStore.lastCheckpoint(conn)]);
+      state = { head, checkpoint: last ? { seq: last.seq, time: last.time } : null };
+    }
+    let records: AuditRecord[];
+    try {
+      records = await auditStore.appendMany(conn, entries, clock, state.head);
+    } catch (err) {
+      if (!known || !isSeqTaken(err)) throw err;
+      // Another writer appended since: read the head in this transaction and go again.
+      known = null;
+      return appendKnown(conn, entries, afterCommit);
+    }
+    const last = records.at(-1);
+    const head = last ? { seq: last.seq, hash: last.hash } : state.head;
+    const cp = await checkpointOn(conn, head, state.checkpoint);
+    const next = { head, checkpoint: cp ? { seq: cp.seq, time: cp.time } : state.checkpoint };
+    afterCommit(() => {
+      known = next;
+    });
+    return records;
   }
 
   return {
     policy,
     checkpointIfDue,
-    async append(db, entries) {
-      const run = async (conn: Db) => {
-        const records = await auditStore.appendMany(conn, entries, clock);
-        await checkpointIfDue(conn);
-        return records;
-      };
-      return db.isTransaction ? run(db) : db.transaction().execute(run);
+    async append(db, entries, afterCommit) {
+      try {
+        if (afterCommit && db.isTransaction) return await appendKnown(db, entries, afterCommit);
+        known = null;
+        const run = async (conn: Db) => {
+          const records = await auditStore.appendMany(conn, entries, clock);
+          await checkpointIfDue(conn);
+          return records;
+        };
+        return await (db.isTransaction ? run(db) : db.transaction().execute(run));
+      } catch (err) {
+        known = null;
+        throw err;
+      }
     },
   };
+}
+
+function isSeqTaken(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
 }
 
 export interface StoredRange {

@@ -48,7 +48,8 @@ export class EventStore {
     for (const e of events) {
       const row = { id: newId("evt"), type: e.type, session_id: e.sessionId, time, data: JSON.stringify(e.data) };
       const { seq } = await t.insertInto("events").values(row).returning("seq").executeTakeFirstOrThrow();
-      out.push(toStored({ ...row, seq }));
+      // The data as stored, without a parse: it went through JSON just above, so this is a plain copy.
+      out.push({ seq: Number(seq), id: row.id, type: row.type, sessionId: row.session_id, time, data: e.data });
     }
     return out;
   };

@@ -11,33 +11,51 @@ export interface Tx {
   emit(...events: PendingEvent[]): void;
   /** Records an action in the audit trail; it commits with the transaction or not at all. */
   audit(entry: AuditEntry): void;
+  /** Runs `fn` once the transaction has committed, before its events are published; never after a rollback. */
+  afterCommit(fn: () => void): void;
 }
 
 export type EventAppender = (db: Db, events: PendingEvent[]) => Promise<StoredEvent[]>;
 
-export type AuditAppender = (db: Db, entries: AuditEntry[]) => Promise<void>;
+/** Writes audit entries on the unit of work's connection; `afterCommit` runs only if it commits. */
+export type AuditAppender = (db: Db, entries: AuditEntry[], afterCommit: (fn: () => void) => void) => Promise<void>;
 
 export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
 export function createTransact(db: Db, append: EventAppender, bus: EventBus, appendAudit: AuditAppender): Transact {
   return async (fn) => {
     let stored: StoredEvent[] = [];
+    const committed: Array<() => void> = [];
     const result = await db.transaction().execute(async (trx) => {
       const pending: PendingEvent[] = [];
       const audits: AuditEntry[] = [];
-      const value = await fn({ db: trx, emit: (...e) => pending.push(...e), audit: (a) => audits.push(a) });
+      const value = await fn({
+        db: trx,
+        emit: (...e) => pending.push(...e),
+        audit: (a) => audits.push(a),
+        afterCommit: (f) => committed.push(f),
+      });
       if (pending.length > 0) stored = await append(trx, pending);
       // Fail closed: if the audit write throws, the whole unit of work rolls back.
       if (audits.length > 0) {
         try {
-          await appendAudit(trx, audits);
+          await appendAudit(trx, audits, (f) => committed.push(f));
         } catch (err) {
           throw CoreErrors.auditUnavailable({ details: { cause: (err as Error).message } });
         }
       }
       return value;
     });
+    for (const f of committed) f();
     if (stored.length > 0) bus.publish(stored);
     return result;
   };
+}
+
+/**
+ * A Transact that runs every unit of work inside `tx`, which is already open: several units then
+ * commit (and publish) as one. Work that waits on anything but the database must not run in it.
+ */
+export function joined(tx: Tx): Transact {
+  return (fn) => fn(tx);
 }
