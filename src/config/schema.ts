@@ -41,6 +41,11 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** Strings in event payloads (tool output, inputs) are cut to this many characters. */
       maxPayloadChars: z.number().int().min(256).default(4096),
+      /**
+       * A message's first text delta goes out at once; later ones are merged and go out at most this
+       * often (and always before the event that follows them). 0 sends every delta as it comes.
+       */
+      deltaIntervalMs: z.number().int().min(0).max(1000).default(50),
     })
     .prefault({}),
   transcript: z

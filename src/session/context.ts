@@ -8,6 +8,7 @@ import type { Logger } from "../core/log";
 import type { PermissionDecision, Runtime, RuntimeHandle } from "../runtime/types";
 import type { Db } from "../store/db";
 import type { Transact, Tx } from "../store/tx";
+import { noDelta, type PendingDelta } from "./deltas";
 import { SessionEnded, SessionStatusChanged } from "./events";
 import { canTransition, isTerminal, type SessionStatus } from "./status";
 import { sessionStore } from "./store";
@@ -48,6 +49,8 @@ export interface LiveSession {
   secrets: string[];
   /** The model Claude Code last reported (init), so a repeat is not stored again. */
   model: string | null;
+  /** Text deltas not published yet (see deltas.ts). */
+  delta: PendingDelta;
 }
 
 /** What the policy engine says about one tool call. */
@@ -78,6 +81,8 @@ export interface PolicyGate {
 export interface SessionContext {
   db: Db;
   transact: Transact;
+  /** Set on a context whose `transact` joins an open unit of work: the context to use once it is over. */
+  outer?: SessionContext | undefined;
   clock: Clock;
   log: Logger;
   config: Config;
@@ -107,6 +112,7 @@ export function newLive(id: string): LiveSession {
     breaker: { key: null, count: 0, tripped: false },
     secrets: [],
     model: null,
+    delta: noDelta(),
   };
 }
 

@@ -4,13 +4,22 @@ import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
 import type { RuntimeEvent } from "../runtime/types";
+import { joined, type Tx } from "../store/tx";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
-import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition } from "./context";
+import {
+  type ActiveTurn,
+  type LiveSession,
+  publish,
+  type SessionContext,
+  scrub,
+  settleApprovals,
+  transition,
+} from "./context";
+import { addDelta, flushDelta, newMessage } from "./deltas";
 import { SessionFailureCodes } from "./errors";
 import {
   MessageCompleted,
-  MessageDelta,
   ModelResponded,
   ToolCalled,
   ToolCompleted,
@@ -70,27 +79,54 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
 
 /** Starts the next queued prompt if the session is ready and no turn runs. */
 export async function runNext(ctx: SessionContext, live: LiveSession): Promise<void> {
-  if (!live.ready || live.turn || live.closing || !live.handle) return;
+  if (!canStartTurn(live)) return;
   const next = live.queue.shift();
-  if (!next) return;
+  if (!next || !live.handle) return;
   const handle = live.handle;
+  const turn = claimTurn(ctx, live);
   // The turn's record is queued for the database before the prompt leaves, and the database takes
   // work in order, so it is stored before anything Claude Code answers; the prompt need not wait.
-  const opened = beginTurn(ctx, live, next.itemId);
+  const opened = ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, next.itemId));
   handle.send(next.text);
   await opened;
 }
 
-/** Opens a turn: its record, the working status and the event. */
+/** Whether a prompt sent now would start a turn at once. */
+export function canStartTurn(live: LiveSession): boolean {
+  return live.ready && !live.turn && !live.closing && live.handle !== null;
+}
+
+/** Makes a new turn the session's running one (in memory; recordTurnStart stores it). */
+export function claimTurn(ctx: SessionContext, live: LiveSession): ActiveTurn {
+  const turn = {
+    id: newId("trn"),
+    startedAt: ctx.clock.monotonic(),
+    firstTokenAt: null,
+    interrupted: false,
+    apiError: null,
+  };
+  live.turn = turn;
+  return turn;
+}
+
+/** Opens a turn in its own unit of work. */
 export async function beginTurn(ctx: SessionContext, live: LiveSession, itemId: string | null): Promise<void> {
-  const turnId = newId("trn");
-  live.turn = { id: turnId, startedAt: ctx.clock.monotonic(), firstTokenAt: null, interrupted: false, apiError: null };
-  await ctx.transact(async (tx) => {
-    const at = ctx.clock.now().toISOString();
-    await sessionStore.startTurn(tx.db, { id: turnId, sessionId: live.id, promptItemId: itemId, startedAt: at });
-    await transition(tx, ctx, live.id, "working", { reason: "turn started" });
-    tx.emit(event(TurnStarted, live.id, { turnId, itemId }));
-  });
+  const turn = claimTurn(ctx, live);
+  await ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, itemId));
+}
+
+/** A turn's record, the working status and the event, in the caller's unit of work. */
+export async function recordTurnStart(
+  tx: Tx,
+  ctx: SessionContext,
+  live: LiveSession,
+  turn: ActiveTurn,
+  itemId: string | null,
+): Promise<void> {
+  const at = ctx.clock.now().toISOString();
+  await sessionStore.startTurn(tx.db, { id: turn.id, sessionId: live.id, promptItemId: itemId, startedAt: at });
+  await transition(tx, ctx, live.id, "working", { reason: "turn started" });
+  tx.emit(event(TurnStarted, live.id, { turnId: turn.id, itemId }));
 }
 
 export async function fail(ctx: SessionContext, live: LiveSession, code: string, message: string): Promise<void> {
@@ -107,19 +143,47 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
   await live.handle?.close();
 }
 
+/** Events whose handling only writes to the database: those that piled up share one unit of work. */
+const SHAREABLE = new Set<RuntimeEvent["type"]>([
+  "init",
+  "message_started",
+  "message_finished",
+  "text_delta",
+  "assistant_text",
+  "tool_use",
+  "api_retry",
+]);
+const shareable = (e: RuntimeEvent): e is RuntimeEvent => SHAREABLE.has(e.type);
+
+/** Adjacent text deltas become one. */
+function mergeDeltas(events: RuntimeEvent[]): RuntimeEvent[] {
+  const out: RuntimeEvent[] = [];
+  for (const e of events) {
+    const last = out.at(-1);
+    if (e.type === "text_delta" && last?.type === "text_delta")
+      out[out.length - 1] = { ...last, text: last.text + e.text };
+    else out.push(e);
+  }
+  return out;
+}
+
 async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
   const handle = live.handle;
   if (!handle) return;
-  const isDelta = (x: RuntimeEvent): x is Extract<RuntimeEvent, { type: "text_delta" }> => x.type === "text_delta";
   for await (const raw of handle.events) {
+    // What arrived while the last unit of work was being stored is stored together: fewer commits.
+    const batch = mergeDeltas(shareable(raw) ? [raw, ...(handle.events.takeWhile?.(shareable) ?? [])] : [raw]).map(
+      (e) => (live.secrets.length > 0 ? scrubEvent(live, e) : e),
+    );
     try {
-      // Deltas that piled up while the last one was being stored go out as one event.
-      const more = isDelta(raw) ? (handle.events.takeWhile?.(isDelta) ?? []) : [];
-      const merged =
-        more.length > 0 && isDelta(raw) ? { ...raw, text: raw.text + more.map((m) => m.text).join("") } : raw;
-      await handleEvent(ctx, live, live.secrets.length > 0 ? scrubEvent(live, merged) : merged);
+      if (batch.length === 1) await handleEvent(ctx, live, batch[0] as RuntimeEvent);
+      else
+        await ctx.transact(async (tx) => {
+          const inner = { ...ctx, transact: joined(tx), outer: ctx };
+          for (const e of batch) await handleEvent(inner, live, e);
+        });
     } catch (err) {
-      ctx.log.error({ err, sessionId: live.id, event: raw.type }, "failed to record a runtime event");
+      ctx.log.error({ err, sessionId: live.id, events: batch.map((e) => e.type) }, "failed to record runtime events");
     }
   }
 }
@@ -143,6 +207,7 @@ function scrubEvent(live: LiveSession, e: RuntimeEvent): RuntimeEvent {
 
 /** Records one runtime event; observed sessions feed their hook events through here too. */
 export async function handleEvent(ctx: SessionContext, live: LiveSession, e: RuntimeEvent): Promise<void> {
+  if (e.type !== "text_delta" && live.delta.text) await flushDelta(ctx, live);
   const turn = live.turn;
   const now = ctx.clock.now().toISOString();
   switch (e.type) {
@@ -155,6 +220,7 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
       });
       return;
     case "message_started":
+      newMessage(live);
       return;
     case "message_finished":
       await publish(ctx, live.id, ModelResponded, {
@@ -168,7 +234,7 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
     case "text_delta":
       if (!turn) return;
       turn.firstTokenAt ??= ctx.clock.monotonic();
-      await publish(ctx, live.id, MessageDelta, { turnId: turn.id, text: e.text });
+      await addDelta(ctx, live, turn.id, e.text);
       return;
     case "assistant_text": {
       if (turn) turn.firstTokenAt ??= ctx.clock.monotonic();

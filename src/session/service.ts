@@ -8,11 +8,11 @@ import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateText } from "../core/truncate";
 import type { HookInput } from "../hooks/schema";
-import type { Tx } from "../store/tx";
+import { joined, type Tx } from "../store/tx";
 import { answer, decide, pickPending } from "./approvals";
 import { resetBreaker } from "./breaker";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
-import { fail, runNext, startRuntime } from "./driver";
+import { canStartTurn, claimTurn, fail, recordTurnStart, runNext, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { MessageSubmitted, SessionCreated, SessionUpdated } from "./events";
 import { checkEnv, checkLimits, checkWorkDir } from "./guard";
@@ -178,14 +178,24 @@ export class SessionService {
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
     const live = await this.driven(idOrName, caller);
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
-    const queued = live.turn !== null || !live.ready || live.queue.length > 0;
-    await this.ctx.transact(async (tx) => {
-      await this.enqueue(tx, live, text, queued);
-      tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
-    });
+    // An idle session starts the turn in the same unit of work; the prompt leaves once it commits.
+    const turn = canStartTurn(live) && live.queue.length === 0 ? claimTurn(this.ctx, live) : null;
+    const queued = turn === null;
+    try {
+      await this.ctx.transact(async (tx) => {
+        const itemId = await this.enqueue(tx, live, text, queued, turn === null);
+        tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
+        await resetBreaker({ ...this.ctx, transact: joined(tx), outer: this.ctx }, live, caller.principal.keyId);
+        if (!turn) return;
+        await recordTurnStart(tx, this.ctx, live, turn, itemId);
+        tx.afterCommit(() => live.handle?.send(text));
+      });
+    } catch (err) {
+      if (turn && live.turn === turn) live.turn = null;
+      throw err;
+    }
     const position = queued ? live.queue.length : 0;
-    await resetBreaker(this.ctx, live, caller.principal.keyId);
-    await runNext(this.ctx, live);
+    if (queued) await runNext(this.ctx, live);
     return { queued, position };
   }
 
@@ -366,7 +376,8 @@ export class SessionService {
     return { actor: actorOf(caller), action, target: { type: "session", id: sessionId }, params, outcome: "ok" };
   }
 
-  private async enqueue(tx: Tx, live: LiveSession, text: string, queued = true) {
+  /** Stores a prompt; unless `toQueue` is false it joins the session's queue once the unit of work commits. */
+  private async enqueue(tx: Tx, live: LiveSession, text: string, queued = true, toQueue = true): Promise<string> {
     const itemId = newId("tri");
     const at = this.ctx.clock.now().toISOString();
     const stored = truncateText(text, this.ctx.config.transcript.maxItemChars).text;
@@ -384,7 +395,8 @@ export class SessionService {
         queued,
       }),
     );
-    live.queue.push({ text, itemId });
+    if (toQueue) tx.afterCommit(() => live.queue.push({ text, itemId }));
+    return itemId;
   }
 
   private async findReusable(

@@ -207,4 +207,40 @@ describe("audit trail", () => {
       await strict.close();
     }
   });
+
+  it("fails closed for a prompt: it never reaches Claude Code, and the session stays usable", async () => {
+    const strict = await startAegis(model.url);
+    try {
+      model.script("fc-prompt", [{ text: "answered after the audit came back" }]);
+      const dir = mkdtempSync(join(tmpdir(), "aegis-fc-"));
+      const created = await strict.api<Json>("POST", "/v1/sessions", { workDir: dir });
+      const id = created.body.id;
+      const sse = SseClient.admin(strict, `${strict.url}/v1/sessions/${id}/events`);
+      const idle = (reason: string) => (e: { event?: string; data: Json }) =>
+        e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason === reason;
+      await sse.waitFor(idle("ready"), 60_000, "ready");
+      await sql`create trigger audit_down before insert on audit_records begin select raise(abort, 'disk full'); end`.execute(
+        strict.app.db,
+      );
+      const refused = await strict.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "fc-prompt: lost?" });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe("AUDIT_UNAVAILABLE");
+      expect((await strict.api<Json>("GET", `/v1/sessions/${id}`)).body.status).toBe("idle");
+      const transcript = await strict.api<Json>("GET", `/v1/sessions/${id}/transcript`);
+      expect(transcript.body.items).toEqual([]);
+
+      await sql`drop trigger audit_down`.execute(strict.app.db);
+      const sent = await strict.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "fc-prompt: now" });
+      expect(sent.status).toBe(202);
+      expect(sent.body).toEqual({ queued: false, position: 0 });
+      await sse.waitFor(idle("turn completed"), 60_000, "turn end");
+      // Claude Code saw only the prompt that was audited.
+      const asked = model.turnRequests("fc-prompt").map((r) => r.conversation);
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((c) => c === "fc-prompt: now")).toBe(true);
+      sse.close();
+    } finally {
+      await strict.close();
+    }
+  });
 });
