@@ -1,14 +1,15 @@
 // Benchmark: turn latency and session start-to-ready, Aegis (REST + SSE) vs the bare Agent SDK, same scripted model.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Options, type Query, query, type SDKMessage, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
+import { Agent, request } from "undici";
 import { AsyncQueue } from "../src/core/async-queue";
 import { SseClient, type SseEvent, startAegis, type TestAegis } from "../test/support/aegis";
 import { makeClaudeEnv } from "../test/support/claude-env";
-import { startModelServer } from "../test/support/model-server";
+import { type ModelServer, startModelServer } from "../test/support/model-server";
 import { startServerProcess, writeConfig } from "../test/support/server-process";
 
 const GOAL = 1.1;
@@ -40,6 +41,38 @@ async function ok<T>(p: Promise<{ status: number; body: T }>, want: number, what
   return r.body;
 }
 
+// ---------- where a turn's time goes ----------
+/** A turn's time, split at the scripted model's first received request and its last answered one. */
+interface Turn {
+  ms: number;
+  /** send → the model server has read the turn's first request */
+  toModel: number;
+  /** first request read → last answer ended (Claude Code's own work between model calls included) */
+  atModel: number;
+  /** last answer ended → the reply seen by the client */
+  fromModel: number;
+}
+let model: ModelServer;
+
+/** The Aegis server's process, when it runs in its own (BENCH_SERVER=process). */
+let serverPid: number | undefined;
+/** User + system CPU the server process has used, from /proc (Linux), in ms. */
+function serverCpuMs(): number | undefined {
+  if (serverPid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${serverPid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+function split(t0: number, t1: number): Turn {
+  const reqs = model.requests.filter((r) => r.kind === "turn" && r.receivedHr >= t0 && r.receivedHr <= t1);
+  const first = Math.min(...reqs.map((r) => r.receivedHr));
+  const last = Math.max(...reqs.map((r) => r.answeredHr ?? t1));
+  return { ms: t1 - t0, toModel: first - t0, atModel: last - first, fromModel: t1 - last };
+}
+
 // ---------- Aegis ----------
 /** What the bench needs of a server, in this process or in its own. */
 type BenchAegis = Pick<TestAegis, "url" | "adminToken" | "api" | "claude"> & { close(): Promise<void> };
@@ -58,6 +91,7 @@ async function aegisProcess(modelUrl: string, gateway: boolean): Promise<BenchAe
     gateway: { enabled: gateway },
   });
   const proc = await startServerProcess(dataDir);
+  serverPid = proc.child.pid;
   const api: TestAegis["api"] = async (method, path, body, headers = {}) => {
     const res = await fetch(proc.url + path, {
       method,
@@ -83,6 +117,21 @@ async function aegisProcess(modelUrl: string, gateway: boolean): Promise<BenchAe
     },
   };
 }
+/**
+ * The timed POST goes through undici's request() on a keep-alive agent, as a latency-minded client
+ * would send it; fetch() adds its own overhead of a few tenths of a millisecond that is not Aegis's.
+ */
+const client = new Agent({ keepAliveTimeout: 60_000 });
+async function send(aegis: BenchAegis, path: string, body: unknown) {
+  const res = await request(aegis.url + path, {
+    method: "POST",
+    dispatcher: client,
+    headers: { authorization: `Bearer ${aegis.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as unknown };
+}
+
 const createSession = (aegis: BenchAegis) =>
   ok(aegis.api<{ id: string }>("POST", "/v1/sessions", { workDir: freshDir(), reuse: false }), 201, "create session");
 
@@ -101,16 +150,16 @@ class AegisSession {
   }
 
   /** ms from POST /messages to SSE message.completed; then waits (uncounted) for idle. */
-  async turn(text: string): Promise<number> {
+  async turn(text: string): Promise<Turn> {
     const from = lastSeq(this.sse);
     const done = after(this.sse, from, (e) => e.event === "message.completed", "message.completed");
     const t0 = performance.now();
-    await ok(this.aegis.api("POST", `/v1/sessions/${this.id}/messages`, { text }), 202, "send message");
+    await ok(send(this.aegis, `/v1/sessions/${this.id}/messages`, { text }), 202, "send message");
     const e = await done;
-    const ms = performance.now() - t0;
+    const t1 = performance.now();
     if (e.data.data.text !== REPLY) throw new Error(`Aegis: unexpected reply ${JSON.stringify(e.data.data.text)}`);
     await after(this.sse, from, idle("turn completed"), "turn end");
-    return ms;
+    return split(t0, t1);
   }
 
   async close() {
@@ -166,7 +215,7 @@ class BareSession {
   }
 
   /** ms from pushing the user message to the first assistant message with a text block; then waits for the result. */
-  async turn(text: string): Promise<number> {
+  async turn(text: string): Promise<Turn> {
     const textMsg = this.next(
       (m) => m.type === "assistant" && !m.parent_tool_use_id && m.message.content.some((b) => b.type === "text"),
     );
@@ -175,11 +224,11 @@ class BareSession {
     const t0 = performance.now();
     this.input.push({ type: "user", message: { role: "user", content: text }, parent_tool_use_id: null });
     const m = await textMsg;
-    const ms = performance.now() - t0;
+    const t1 = performance.now();
     const block = m.type === "assistant" && m.message.content.find((b) => b.type === "text");
     if (!block || block.text !== REPLY) throw new Error(`bare SDK: unexpected reply ${JSON.stringify(block)}`);
     await result;
-    return ms;
+    return split(t0, t1);
   }
 
   async close() {
@@ -219,17 +268,17 @@ const pct = (xs: number[], p: number) => {
 const cells = (...xs: Array<string | number>) =>
   xs.map((x) => (typeof x === "number" ? x.toFixed(1) : x).padStart(8)).join("");
 
-function row(name: string, a: number[], b: number[]) {
+function row(name: string, a: number[], b: number[], judged = true) {
   const ratio = pct(a, 50) / pct(b, 50);
   const cols = cells(pct(a, 50), pct(a, 90), pct(b, 50), pct(b, 90), ratio.toFixed(2));
-  console.log(`${name.padEnd(22)}${cols}   ${ratio <= GOAL ? "met" : "NOT met"}`);
+  console.log(`${name.padEnd(22)}${cols}   ${judged ? (ratio <= GOAL ? "met" : "NOT met") : ""}`);
 }
 
 /** One uncounted warm-up each, then `n` runs each, alternating which goes first so drift hits both alike. */
-async function alternate(n: number, a: () => Promise<number>, b: () => Promise<number>) {
+async function alternate<T>(n: number, a: () => Promise<T>, b: () => Promise<T>) {
   await a();
   await b();
-  const [xs, ys]: [number[], number[]] = [[], []];
+  const [xs, ys]: [T[], T[]] = [[], []];
   for (let i = 0; i < n; i++) {
     const runs = [[a, xs] as const, [b, ys] as const];
     for (const [f, into] of i % 2 === 0 ? runs : runs.reverse()) into.push(await f());
@@ -250,7 +299,7 @@ async function drain(cleanup: Cleanup) {
 async function main() {
   const cleanup: Cleanup = [];
   try {
-    const model = await startModelServer();
+    model = await startModelServer();
     cleanup.push(() => model.close());
     model.script(/bench/, [{ text: REPLY, chunks: 12, repeat: true }]);
     // BENCH_GATEWAY=off measures Aegis without its model gateway on the path (on by default, as in production).
@@ -292,11 +341,14 @@ async function main() {
     const b = new BareSession(bareOptions(aegis));
     sessions.push(() => b.close());
     await b.ready();
+    const cpu0 = serverCpuMs();
     const [turnA, turnB] = await alternate(
       TURNS,
       () => a.turn("bench turn"),
       () => b.turn("bench turn"),
     );
+    // The server idles through the bare turns, so its CPU time is spent on the Aegis ones (warm-up included).
+    const serverCpu = cpu0 === undefined ? undefined : ((serverCpuMs() ?? cpu0) - cpu0) / (TURNS + 1);
     await drain(sessions);
 
     // Session start to ready, watched on the global event stream.
@@ -309,7 +361,12 @@ async function main() {
     );
 
     console.log(`${"ms".padEnd(22)}${cells("Aegis", "p90", "bare", "p90", "ratio")}   goal ≤ ${GOAL}`);
-    row(`turn (n=${TURNS})`, turnA, turnB);
+    const part = (ts: Turn[], k: keyof Turn) => ts.map((t) => t[k]);
+    row(`turn (n=${TURNS})`, part(turnA, "ms"), part(turnB, "ms"));
+    row("  send → model", part(turnA, "toModel"), part(turnB, "toModel"), false);
+    row("  at the model", part(turnA, "atModel"), part(turnB, "atModel"), false);
+    row("  model → reply seen", part(turnA, "fromModel"), part(turnB, "fromModel"), false);
+    if (serverCpu !== undefined) console.log(`${"  server CPU per turn".padEnd(22)}${cells(serverCpu)}`);
     row(`start→ready (n=${STARTS})`, startA, startB);
   } finally {
     await drain(cleanup);

@@ -14,6 +14,9 @@ export type SideKind = "compact" | "title" | "classifier" | "other";
 export interface RecordedRequest {
   seq: number;
   at: number;
+  /** `performance.now()` when the request was read, and when its answer ended (for latency breakdowns). */
+  receivedHr: number;
+  answeredHr?: number;
   method: string;
   /** Path without the query string (e.g. `/v1/messages`). */
   path: string;

@@ -197,6 +197,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       const req: RecordedRequest = {
         seq: ++seq,
         at: Date.now(),
+        receivedHr: performance.now(),
         method,
         path,
         url,
@@ -219,6 +220,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
           } else res.destroy();
         })
         .finally(() => {
+          req.answeredHr = performance.now();
           const a = req.answer;
           log(
             `#${req.seq} ${method} ${url} kind=${kind} (${reason}) model=${String(body?.model ?? "")} max_tokens=${String(body?.max_tokens ?? "")} stream=${String(body?.stream ?? "")} -> ${a ? `${a.source}${a.script !== undefined ? ` script ${a.script} step ${a.step}` : ""} ${a.status}` : "?"} | ${JSON.stringify((req.conversation ?? "").slice(0, 80))}`,
