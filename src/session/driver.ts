@@ -4,31 +4,15 @@ import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
 import type { RuntimeEvent } from "../runtime/types";
-import { joined, type Tx } from "../store/tx";
+import { joined } from "../store/tx";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
-import {
-  type ActiveTurn,
-  type LiveSession,
-  publish,
-  type SessionContext,
-  scrub,
-  settleApprovals,
-  transition,
-} from "./context";
+import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition } from "./context";
 import { addDelta, flushDelta, newMessage } from "./deltas";
 import { SessionFailureCodes } from "./errors";
-import {
-  MessageCompleted,
-  ModelResponded,
-  ToolCalled,
-  ToolCompleted,
-  TurnFailed,
-  TurnRetried,
-  TurnStarted,
-  UsageRecorded,
-} from "./events";
+import { MessageCompleted, ModelResponded, ToolCalled, ToolCompleted, TurnRetried } from "./events";
 import { type SessionRecord, sessionStore } from "./store";
+import { endTurn, runNext } from "./turn";
 
 const AUTH_HINT =
   "Claude Code has no valid credentials. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the server's environment " +
@@ -75,58 +59,6 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
     await transition(tx, ctx, live.id, "idle", { reason: resume ? "resumed" : "ready" });
   });
   await runNext(ctx, live);
-}
-
-/** Starts the next queued prompt if the session is ready and no turn runs. */
-export async function runNext(ctx: SessionContext, live: LiveSession): Promise<void> {
-  if (!canStartTurn(live)) return;
-  const next = live.queue.shift();
-  if (!next || !live.handle) return;
-  const handle = live.handle;
-  const turn = claimTurn(ctx, live);
-  // The turn's record is queued for the database before the prompt leaves, and the database takes
-  // work in order, so it is stored before anything Claude Code answers; the prompt need not wait.
-  const opened = ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, next.itemId));
-  handle.send(next.text);
-  await opened;
-}
-
-/** Whether a prompt sent now would start a turn at once. */
-export function canStartTurn(live: LiveSession): boolean {
-  return live.ready && !live.turn && !live.closing && live.handle !== null;
-}
-
-/** Makes a new turn the session's running one (in memory; recordTurnStart stores it). */
-export function claimTurn(ctx: SessionContext, live: LiveSession): ActiveTurn {
-  const turn = {
-    id: newId("trn"),
-    startedAt: ctx.clock.monotonic(),
-    firstTokenAt: null,
-    interrupted: false,
-    apiError: null,
-  };
-  live.turn = turn;
-  return turn;
-}
-
-/** Opens a turn in its own unit of work. */
-export async function beginTurn(ctx: SessionContext, live: LiveSession, itemId: string | null): Promise<void> {
-  const turn = claimTurn(ctx, live);
-  await ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, itemId));
-}
-
-/** A turn's record, the working status and the event, in the caller's unit of work. */
-export async function recordTurnStart(
-  tx: Tx,
-  ctx: SessionContext,
-  live: LiveSession,
-  turn: ActiveTurn,
-  itemId: string | null,
-): Promise<void> {
-  const at = ctx.clock.now().toISOString();
-  await sessionStore.startTurn(tx.db, { id: turn.id, sessionId: live.id, promptItemId: itemId, startedAt: at });
-  await transition(tx, ctx, live.id, "working", { reason: "turn started" });
-  tx.emit(event(TurnStarted, live.id, { turnId: turn.id, itemId }));
 }
 
 export async function fail(ctx: SessionContext, live: LiveSession, code: string, message: string): Promise<void> {
@@ -359,56 +291,4 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
       }
       return;
   }
-}
-
-async function endTurn(ctx: SessionContext, live: LiveSession, e: Extract<RuntimeEvent, { type: "turn_result" }>) {
-  const turn = live.turn;
-  live.turn = null;
-  if (!turn) return;
-  const nowMono = ctx.clock.monotonic();
-  const at = ctx.clock.now().toISOString();
-  const usage = { ...e.usage, costUsd: e.costUsd };
-  const failed = !e.ok || turn.apiError !== null;
-  const error = !failed
-    ? null
-    : turn.interrupted
-      ? { code: "INTERRUPTED", message: "The turn was interrupted." }
-      : (turn.apiError ?? { code: e.subtype.toUpperCase(), message: e.errors.join("; ") || e.text || e.subtype });
-  await ctx.transact(async (tx) => {
-    await sessionStore.endTurn(tx.db, turn.id, {
-      status: turn.interrupted ? "interrupted" : failed ? "failed" : "completed",
-      endedAt: at,
-      ttftMs: turn.firstTokenAt === null ? null : turn.firstTokenAt - turn.startedAt,
-      durationMs: nowMono - turn.startedAt,
-      apiDurationMs: e.durationApiMs,
-      usage,
-      modelUsage: e.modelUsage,
-      error,
-    });
-    await sessionStore.addUsage(tx.db, live.id, usage);
-    tx.emit(event(UsageRecorded, live.id, { turnId: turn.id, ...usage, byModel: e.usageByModel }));
-    if (error) {
-      const itemId = newId("tri");
-      await sessionStore.addItem(tx.db, live.id, {
-        id: itemId,
-        kind: "error",
-        createdAt: at,
-        updatedAt: at,
-        data: { turnId: turn.id, ...error },
-      });
-      tx.emit(
-        event(TurnFailed, live.id, {
-          turnId: turn.id,
-          code: error.code,
-          message: error.message,
-          status: e.apiErrorStatus,
-        }),
-      );
-    }
-    if (live.queue.length === 0)
-      await transition(tx, ctx, live.id, "idle", { reason: error ? `turn ended: ${error.code}` : "turn completed" });
-  });
-  if (error && !turn.interrupted)
-    await noteFailure(ctx, live, `turn:${error.code}`, `turns keep failing (${error.code})`);
-  await runNext(ctx, live);
 }

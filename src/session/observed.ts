@@ -8,10 +8,11 @@ import { truncateText } from "../core/truncate";
 import type { PermissionDecision } from "../runtime/types";
 import { requestPermission } from "./approvals";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
-import { beginTurn, handleEvent } from "./driver";
+import { handleEvent } from "./driver";
 import { MessageSubmitted, SessionCreated } from "./events";
 import { isLive } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
+import { beginTurn } from "./turn";
 
 export interface Observer {
   keyId: string;

@@ -6,15 +6,14 @@ import { actorOf, type Caller, canActOnSession, canReadSession, sessionListScope
 import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
-import { truncateText } from "../core/truncate";
 import type { HookInput } from "../hooks/schema";
 import { joined, type Tx } from "../store/tx";
 import { answer, decide, pickPending } from "./approvals";
 import { resetBreaker } from "./breaker";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
-import { canStartTurn, claimTurn, fail, recordTurnStart, runNext, startRuntime } from "./driver";
+import { fail, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
-import { MessageSubmitted, SessionCreated, SessionUpdated } from "./events";
+import { SessionCreated, SessionUpdated } from "./events";
 import { checkEnv, checkLimits, checkWorkDir } from "./guard";
 import { type HookResponse, onHook } from "./hooks";
 import type { Observer } from "./observed";
@@ -22,6 +21,7 @@ import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
+import { canStartTurn, claimTurn, recordTurnStart, runNext, storePrompt } from "./turn";
 import { sessionView } from "./view";
 
 type Access = "read" | "act";
@@ -152,7 +152,7 @@ export class SessionService {
             resumed: input.resume !== undefined,
           }),
         );
-        if (input.prompt) await this.enqueue(tx, live, input.prompt);
+        if (input.prompt) await storePrompt(tx, this.ctx, live, input.prompt);
         tx.audit(
           this.audit(caller, "session.create", record.id, {
             workDir,
@@ -183,7 +183,7 @@ export class SessionService {
     const queued = turn === null;
     try {
       await this.ctx.transact(async (tx) => {
-        const itemId = await this.enqueue(tx, live, text, queued, turn === null);
+        const itemId = await storePrompt(tx, this.ctx, live, text, { queued, toQueue: turn === null });
         tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
         await resetBreaker({ ...this.ctx, transact: joined(tx), outer: this.ctx }, live, caller.principal.keyId);
         if (!turn) return;
@@ -374,29 +374,6 @@ export class SessionService {
 
   private audit(caller: Caller, action: string, sessionId: string, params: Record<string, unknown>): AuditEntry {
     return { actor: actorOf(caller), action, target: { type: "session", id: sessionId }, params, outcome: "ok" };
-  }
-
-  /** Stores a prompt; unless `toQueue` is false it joins the session's queue once the unit of work commits. */
-  private async enqueue(tx: Tx, live: LiveSession, text: string, queued = true, toQueue = true): Promise<string> {
-    const itemId = newId("tri");
-    const at = this.ctx.clock.now().toISOString();
-    const stored = truncateText(text, this.ctx.config.transcript.maxItemChars).text;
-    await sessionStore.addItem(tx.db, live.id, {
-      id: itemId,
-      kind: "user",
-      createdAt: at,
-      updatedAt: at,
-      data: { text: stored },
-    });
-    tx.emit(
-      event(MessageSubmitted, live.id, {
-        itemId,
-        text: truncateText(text, this.ctx.config.events.maxPayloadChars).text,
-        queued,
-      }),
-    );
-    if (toQueue) tx.afterCommit(() => live.queue.push({ text, itemId }));
-    return itemId;
   }
 
   private async findReusable(
