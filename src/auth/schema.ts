@@ -83,6 +83,8 @@ export const PrincipalSchema = z.object({
 export interface Caller {
   principal: Principal;
   ip: string | null;
+  /** W3C traceparent of the request's span when tracing is on: the turns it starts join that trace. */
+  traceparent?: string | undefined;
 }
 
 /** Aegis itself (restart recovery, timers). */

@@ -1,6 +1,7 @@
 // Authentication, authorisation and request limits for every route. Each route names one
 // permission (config.permission) or is explicitly public; a route with neither cannot register.
 import type {} from "@fastify/rate-limit";
+import type { Span } from "@opentelemetry/api";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   AuthErrors,
@@ -14,6 +15,7 @@ import {
 import type { AuditEntry } from "../core/audit";
 import type { AppError } from "../core/errors";
 import type { Installation } from "../hooks";
+import { formatTraceparent } from "../telemetry/traceparent";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -171,5 +173,12 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
 /** The caller of an authenticated route (the auth hook guarantees it). */
 export function callerOf(req: FastifyRequest): Caller {
   if (!req.caller) throw new Error("route reached without an authenticated caller");
-  return req.caller;
+  const traceparent = traceparentOf(req);
+  return traceparent ? { ...req.caller, traceparent } : req.caller;
+}
+
+/** The request span's trace context, when the tracing plugin (@fastify/otel) is registered. */
+function traceparentOf(req: FastifyRequest): string | undefined {
+  const span = (req as { opentelemetry?: () => { span?: Span } }).opentelemetry?.().span;
+  return span ? formatTraceparent(span.spanContext()) : undefined;
 }

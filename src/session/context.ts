@@ -38,7 +38,8 @@ export interface ActiveTurn {
 export interface LiveSession {
   id: string;
   handle: RuntimeHandle | null;
-  queue: Array<{ text: string; itemId: string }>;
+  /** Prompts waiting for the running turn; `traceparent` is the request that sent it (tracing on). */
+  queue: Array<{ text: string; itemId: string; traceparent?: string | undefined }>;
   turn: ActiveTurn | null;
   approvals: Map<string, PendingDecision>;
   tools: Map<string, { itemId: string; name: string; input: unknown; startedAt: number }>;

@@ -114,7 +114,15 @@ export const PolicyDecided = defineEvent(
 );
 
 /** A queued prompt went to Claude Code; the turn's later events carry this turnId. */
-export const TurnStarted = defineEvent("turn.started", z.object({ turnId: z.string(), itemId: z.string().nullable() }));
+export const TurnStarted = defineEvent(
+  "turn.started",
+  z.object({
+    turnId: z.string(),
+    itemId: z.string().nullable(),
+    /** W3C traceparent of the request that sent the prompt, when tracing is on. */
+    traceparent: z.string().optional(),
+  }),
+);
 
 /** One model API request of a turn was answered; usage is that request's alone. */
 export const ModelResponded = defineEvent(

@@ -152,7 +152,7 @@ export class SessionService {
             resumed: input.resume !== undefined,
           }),
         );
-        if (input.prompt) await storePrompt(tx, this.ctx, live, input.prompt);
+        if (input.prompt) await storePrompt(tx, this.ctx, live, input.prompt, { traceparent: caller.traceparent });
         tx.audit(
           this.audit(caller, "session.create", record.id, {
             workDir,
@@ -183,11 +183,15 @@ export class SessionService {
     const queued = turn === null;
     try {
       await this.ctx.transact(async (tx) => {
-        const itemId = await storePrompt(tx, this.ctx, live, text, { queued, toQueue: turn === null });
+        const itemId = await storePrompt(tx, this.ctx, live, text, {
+          queued,
+          toQueue: turn === null,
+          traceparent: caller.traceparent,
+        });
         tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
         await resetBreaker({ ...this.ctx, transact: joined(tx), outer: this.ctx }, live, caller.principal.keyId);
         if (!turn) return;
-        await recordTurnStart(tx, this.ctx, live, turn, itemId);
+        await recordTurnStart(tx, this.ctx, live, turn, itemId, caller.traceparent);
         tx.afterCommit(() => live.handle?.send(text));
       });
     } catch (err) {

@@ -19,7 +19,7 @@ export async function storePrompt(
   ctx: SessionContext,
   live: LiveSession,
   text: string,
-  opts: { queued?: boolean; toQueue?: boolean } = {},
+  opts: { queued?: boolean; toQueue?: boolean; traceparent?: string | undefined } = {},
 ): Promise<string> {
   const itemId = newId("tri");
   const at = ctx.clock.now().toISOString();
@@ -39,7 +39,7 @@ export async function storePrompt(
       queued,
     }),
   );
-  if (opts.toQueue ?? true) tx.afterCommit(() => live.queue.push({ text, itemId }));
+  if (opts.toQueue ?? true) tx.afterCommit(() => live.queue.push({ text, itemId, traceparent: opts.traceparent }));
   return itemId;
 }
 
@@ -52,7 +52,7 @@ export async function runNext(ctx: SessionContext, live: LiveSession): Promise<v
   const turn = claimTurn(ctx, live);
   // The turn's record is queued for the database before the prompt leaves, and the database takes
   // work in order, so it is stored before anything Claude Code answers; the prompt need not wait.
-  const opened = ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, next.itemId));
+  const opened = ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, next.itemId, next.traceparent));
   handle.send(next.text);
   await opened;
 }
@@ -88,11 +88,12 @@ export async function recordTurnStart(
   live: LiveSession,
   turn: ActiveTurn,
   itemId: string | null,
+  traceparent?: string | undefined,
 ): Promise<void> {
   const at = ctx.clock.now().toISOString();
   await sessionStore.startTurn(tx.db, { id: turn.id, sessionId: live.id, promptItemId: itemId, startedAt: at });
   await transition(tx, ctx, live.id, "working", { reason: "turn started" });
-  tx.emit(event(TurnStarted, live.id, { turnId: turn.id, itemId }));
+  tx.emit(event(TurnStarted, live.id, { turnId: turn.id, itemId, ...(traceparent ? { traceparent } : {}) }));
 }
 
 export async function endTurn(

@@ -1,4 +1,6 @@
 // The tracer provider of one app instance: OTLP/HTTP export, ratio sampling, no global registration.
+import { propagation } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
@@ -61,6 +63,9 @@ export function createTelemetry(cfg: TelemetryConfig, deps: { bus: EventBus; log
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.sampleRatio) }),
     spanProcessors: [new BatchSpanProcessor({ exporter })],
   });
+  // Incoming `traceparent` headers make request spans (and the turns they start) part of the
+  // caller's trace. The propagator is stateless, so setting it process-wide is harmless.
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const turns = new TurnTracer(provider.getTracer("aegis"), log);
   turns.attach(deps.bus);
   log.info({ url, sampleRatio: cfg.sampleRatio }, "exporting traces over OTLP/HTTP");

@@ -25,6 +25,7 @@ import {
   UsageRecorded,
 } from "../session";
 import { AegisAttr, AGENT_NAME, ERROR_TYPE, GenAi, PROVIDER } from "./attributes";
+import { parseTraceparent } from "./traceparent";
 
 type DataOf<D> = D extends EventDef<string, infer S> ? z.output<S> : never;
 
@@ -115,7 +116,7 @@ export class TurnTracer {
   private handle(sessionId: string, e: StoredEvent): void {
     const at = Date.parse(e.time);
     if (is(TurnStarted, e)) {
-      this.startTurn(sessionId, e.data.turnId, at);
+      this.startTurn(sessionId, e.data.turnId, at, e.data.traceparent);
       return;
     }
     const turn = this.turns.get(sessionId);
@@ -172,10 +173,13 @@ export class TurnTracer {
     }
   }
 
-  private startTurn(sessionId: string, turnId: string, at: number): void {
+  /** A turn a request started is a child of that request's span (and so joins the caller's trace). */
+  private startTurn(sessionId: string, turnId: string, at: number, traceparent?: string): void {
     const previous = this.turns.get(sessionId);
     if (previous)
       this.endTurn(previous, at, previous.usage ? undefined : { status: "abandoned", reason: "superseded" });
+    const origin = parseTraceparent(traceparent);
+    const parent = origin ? trace.setSpanContext(ROOT_CONTEXT, origin) : ROOT_CONTEXT;
     const span = this.tracer.startSpan(
       `invoke_agent ${AGENT_NAME}`,
       {
@@ -190,7 +194,7 @@ export class TurnTracer {
           [AegisAttr.turnId]: turnId,
         },
       },
-      ROOT_CONTEXT,
+      parent,
     );
     this.turns.set(sessionId, {
       sessionId,

@@ -113,7 +113,9 @@ describe("tracing", () => {
 
     const [turn, ...more] = await exported(turnOf(id));
     expect(more).toEqual([]);
-    expect(turn!.parentSpanId).toBeUndefined();
+    // The turn the request started is its child: one trace from the call to the work it caused.
+    expect(turn!.parentSpanId).toBe(http!.spanId);
+    expect(turn!.traceId).toBe(http!.traceId);
     expect(turn!.attributes).toMatchObject({
       "gen_ai.operation.name": "invoke_agent",
       "gen_ai.conversation.id": id,
@@ -181,6 +183,45 @@ describe("tracing", () => {
       "the SSE request",
     );
     expect(stream.kind).toBe(SpanKinds.server);
+  });
+
+  it("joins the caller's trace (traceparent), for a prompt sent at once and for one that waited in the queue", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aegis-otel-"));
+    model.script("otel-trace", [{ text: "First, slowly.", delayMs: 80, chunks: 4 }, { text: "Second." }]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir });
+    const id = created.body.id as string;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
+    await sse.waitFor((e) => e.event === "session.status_changed" && e.data.data.reason === "ready", 60_000, "ready");
+
+    const callers = [
+      { trace: "0af7651916cd43dd8448eb211c80319c", span: "b7ad6b7169203331", text: "otel-trace: one" },
+      { trace: "4bf92f3577b34da6a3ce929d0e0e4736", span: "00f067aa0ba902b7", text: "otel-trace: two" },
+    ];
+    const send = (c: (typeof callers)[number]) =>
+      aegis.api<Json>(
+        "POST",
+        `/v1/sessions/${id}/messages`,
+        { text: c.text },
+        { traceparent: `00-${c.trace}-${c.span}-01` },
+      );
+    expect((await send(callers[0]!)).body).toEqual({ queued: false, position: 0 });
+    await sse.waitForType("message.delta");
+    expect((await send(callers[1]!)).body).toEqual({ queued: true, position: 1 });
+    // The queued prompt runs right after the first turn, so the session goes idle once, after both.
+    await sse.waitFor((e) => e.event === "usage.recorded" && sse.of("usage.recorded").length >= 2, 60_000, "2 turns");
+    sse.close();
+
+    const turns = await exported(turnOf(id));
+    expect(turns).toHaveLength(2);
+    for (const c of callers) {
+      const [http] = await exported((s) => s.name === "POST /v1/sessions/:id/messages" && s.traceId === c.trace);
+      expect(http?.parentSpanId).toBe(c.span);
+      const turn = turns.find((t) => t.traceId === c.trace);
+      expect(turn?.parentSpanId).toBe(http!.spanId);
+    }
+    // Stored with the turn's start, so every event reader can correlate it too.
+    const started = sse.events.filter((e) => e.event === "turn.started").map((e) => e.data.data.traceparent);
+    expect(started.map((t: string) => t.split("-")[1])).toEqual(callers.map((c) => c.trace));
   });
 
   it("marks a rejected Write: decision rejected, an error result, and no error status", async () => {
