@@ -8,7 +8,7 @@ import { joined } from "../store/tx";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
 import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition } from "./context";
-import { addDelta, flushDelta, newMessage } from "./deltas";
+import { addDelta, flushDelta, flushDeltaIn, newMessage } from "./deltas";
 import { SessionFailureCodes } from "./errors";
 import { MessageCompleted, ModelResponded, ToolCalled, ToolCompleted, TurnRetried } from "./events";
 import { type SessionRecord, sessionStore } from "./store";
@@ -66,6 +66,7 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
   live.closing = true;
   ctx.log.warn({ sessionId: live.id, code }, message);
   await ctx.transact(async (tx) => {
+    await flushDeltaIn(tx, ctx, live);
     await settleApprovals(tx, ctx, live, "cancelled", `session failed: ${code}`);
     await sessionStore.abandonTurns(tx.db, live.id, ctx.clock.now().toISOString(), message);
     await transition(tx, ctx, live.id, "failed", { reason: code, error: { code, message } });

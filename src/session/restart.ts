@@ -1,9 +1,11 @@
 // Restart survival: on start, resume the managed sessions a previous server left live; on stop,
 // end the Claude Code processes but keep the sessions live, so the next start resumes them.
+
 import { ApprovalResolved, approvalStore } from "../approval";
 import { actorOf, SYSTEM_CALLER } from "../auth";
 import { event } from "../core/events";
 import { newLive, type SessionContext, transition } from "./context";
+import { flushDelta } from "./deltas";
 import { startRuntime } from "./driver";
 import { LIVE_STATUSES } from "./status";
 import { sessionStore } from "./store";
@@ -48,6 +50,8 @@ export async function recoverSessions(ctx: SessionContext): Promise<number> {
 export async function shutdownSessions(ctx: SessionContext): Promise<void> {
   const lives = [...ctx.lives.values()];
   for (const l of lives) l.closing = true;
+  // Streamed text not published yet goes out now, while the database is still open.
+  await Promise.allSettled(lives.map((l) => flushDelta(ctx, l)));
   const grace = new Promise((r) => setTimeout(r, ctx.config.runtime.shutdownGraceMs).unref());
   await Promise.race([Promise.allSettled(lives.map((l) => l.handle?.close())), grace]);
   ctx.lives.clear();

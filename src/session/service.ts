@@ -11,6 +11,7 @@ import { joined, type Tx } from "../store/tx";
 import { answer, decide, pickPending } from "./approvals";
 import { resetBreaker } from "./breaker";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
+import { flushDeltaIn } from "./deltas";
 import { fail, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { SessionCreated, SessionUpdated } from "./events";
@@ -329,6 +330,8 @@ export class SessionService {
     }
     await this.ctx.transact(async (tx) => {
       if (live) {
+        // Text Claude Code already streamed goes out before the session ends.
+        await flushDeltaIn(tx, this.ctx, live);
         const settled = await settleApprovals(tx, this.ctx, live, "cancelled", "session killed");
         for (const p of settled) p.resolve({ behavior: "deny", message: "The session was stopped.", interrupt: true });
       }

@@ -55,4 +55,28 @@ describe("text deltas", () => {
     // The first paced delta is the first piece alone, not held back for the interval.
     expect(paced[0]?.data.data.text).toBe(every[0]?.data.data.text);
   });
+
+  it("publishes the text still held back before a killed session ends", async () => {
+    const aegis = await start({ "events.deltaIntervalMs": 1000 });
+    model.script("pace-kill", [{ text: WORDS, chunks: 12, delayMs: 60 }]);
+    const dir = mkdtempSync(join(tmpdir(), "aegis-wd-"));
+    const created = await aegis.api<{ id: string }>("POST", "/v1/sessions", { workDir: dir, prompt: "pace-kill: go" });
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
+    try {
+      await sse.waitForType("message.delta");
+      // A few more pieces arrive within the interval and are held back.
+      await new Promise((r) => setTimeout(r, 250));
+      expect(sse.of("message.delta")).toHaveLength(1);
+      expect((await aegis.api("DELETE", `/v1/sessions/${created.body.id}`)).status).toBe(200);
+      const ended = await sse.waitForType("session.ended");
+      const deltas = sse.of("message.delta");
+      expect(deltas.length).toBeGreaterThanOrEqual(2);
+      const heldBack = deltas[1]!;
+      expect(heldBack.data.data.text.length).toBeGreaterThan(0);
+      expect(Number(heldBack.id)).toBeLessThan(Number(ended.id));
+      expect(WORDS.startsWith(deltas.map((d) => d.data.data.text).join(""))).toBe(true);
+    } finally {
+      sse.close();
+    }
+  });
 });
