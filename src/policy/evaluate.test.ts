@@ -247,3 +247,44 @@ describe("compiled policies", () => {
     expect(compilePolicy(structuredClone(p))).not.toBe(compilePolicy(p));
   });
 });
+
+describe("overridesAsk: a person's allow_always stands against ask, never against deny", () => {
+  const server = layer("server", [
+    { tool: "Bash", command: { glob: "mkdir *" }, decision: "ask" },
+    { tool: "Bash", command: { glob: "rm *" }, decision: "deny" },
+  ]);
+  const remembered = (command: string, overridesAsk = true) =>
+    layer("session", [{ tool: "Bash", command: { glob: command }, decision: "allow", overridesAsk }]);
+
+  it("turns the ask it covers into an allow named after the session rule", () => {
+    const v = evaluate([server, remembered("mkdir -p out")], bash("mkdir -p out"));
+    expect(v).toMatchObject({ decision: "allow", rule: { layer: "session" } });
+  });
+
+  it("does not when the allow rule is a plain one", () => {
+    expect(evaluate([server, remembered("mkdir -p out", false)], bash("mkdir -p out")).decision).toBe("ask");
+  });
+
+  it("must cover every part of a compound command", () => {
+    expect(evaluate([server, remembered("mkdir -p out")], bash("mkdir -p out && mkdir -p other")).decision).toBe("ask");
+  });
+
+  it("never beats a deny", () => {
+    expect(evaluate([server, remembered("rm -rf x")], bash("rm -rf x")).decision).toBe("deny");
+    expect(
+      evaluate([server, layer("session", [{ tool: "Bash", decision: "allow", overridesAsk: true }])], bash("rm x"))
+        .decision,
+    ).toBe("deny");
+  });
+
+  it("counts only in the session layer", () => {
+    const key = layer("key", [
+      { tool: "Bash", command: { glob: "mkdir -p out" }, decision: "allow", overridesAsk: true },
+    ]);
+    expect(evaluate([server, key], bash("mkdir -p out")).decision).toBe("ask");
+  });
+
+  it("is refused on anything but an allow rule", () => {
+    expect(() => policy([{ tool: "Bash", decision: "ask", overridesAsk: true }])).toThrow(/only an allow rule/);
+  });
+});

@@ -11,6 +11,8 @@
 //  4. Within one decision the most specific layer (session > key > tenant > server) and then the
 //     lowest rule index names the reason and the approval timeout.
 //  5. No decision yet: the `default` of the most specific layer that sets one, else "ask".
+//  5b. An ask gives way to session-layer allow rules marked `overridesAsk` (what allow_always
+//     adds: a person already decided) when they cover EVERY subject. A deny never does.
 //  6. A call Aegis could not follow (unparseable command, missing path, non-http URL) is never
 //     allowed: an allow becomes an ask. A deny stays a deny.
 // Claude Code's own permission mode and settings apply first: Aegis is consulted for the calls
@@ -58,6 +60,10 @@ export function evaluate(layers: readonly PolicyLayerInput[], call: EvaluationIn
   const { subjects, whole, problem } = callSubjects(call.toolName, call.input, call.workDir);
   const covered = new Array<boolean>(subjects.length).fill(false);
   let uncovered = subjects.length;
+  // The same coverage, counting only the session's overridesAsk rules.
+  const decided = new Array<boolean>(subjects.length).fill(false);
+  let override: Hit | null = null;
+  let overridesAll = false;
   let ask: Hit | null = null;
   let allow: Hit | null = null;
   let allowsAll = false;
@@ -75,13 +81,23 @@ export function evaluate(layers: readonly PolicyLayerInput[], call: EvaluationIn
         ask = hit;
         continue;
       }
+      const overrides = rule.rule.overridesAsk === true && layer.name === "session";
       if (!rule.test) {
         allowsAll = true;
         allow ??= { layer, rule, subject: null };
+        if (overrides) {
+          overridesAll = true;
+          override ??= { layer, rule, subject: null };
+        }
         continue;
       }
       for (let i = 0; i < subjects.length; i++) {
-        if (covered[i] || !rule.test(subjects[i] as Subject, false)) continue;
+        if (!rule.test(subjects[i] as Subject, false)) continue;
+        if (overrides && !decided[i]) {
+          decided[i] = true;
+          override ??= { layer, rule, subject: (subjects[i] as Subject).label };
+        }
+        if (covered[i]) continue;
         covered[i] = true;
         uncovered--;
         allow ??= { layer, rule, subject: (subjects[i] as Subject).label };
@@ -89,7 +105,10 @@ export function evaluate(layers: readonly PolicyLayerInput[], call: EvaluationIn
     }
   }
 
-  if (ask) return fromRule("ask", ask, ordered);
+  if (ask) {
+    const settled = override !== null && !problem && (overridesAll || decided.every(Boolean));
+    return override !== null && settled ? fromRule("allow", override, ordered) : fromRule("ask", ask, ordered);
+  }
   const verdict =
     allow && (allowsAll || uncovered === 0)
       ? fromRule("allow", allow, ordered)

@@ -13,7 +13,7 @@ export function sessionGate(policies: PolicyService): PolicyGate {
         rule: v.rule ? { layer: v.rule.layer, index: v.rule.index } : null,
       };
     },
-    remember: (sessionId, call, decision, by) =>
-      policies.remember(sessionId, call, decision, { keyId: by, role: null, tenant: null, ip: null }),
+    remember: (sessionId, call, decision, by, tx) =>
+      policies.remember(sessionId, call, decision, { keyId: by, role: null, tenant: null, ip: null }, tx),
   };
 }

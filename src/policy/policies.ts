@@ -2,7 +2,7 @@
 // tool calls for the session domain, remembers "always" decisions, and serves the policy API.
 import type { AuditActor } from "../core/audit";
 import type { Db } from "../store/db";
-import type { Transact } from "../store/tx";
+import type { Transact, Tx } from "../store/tx";
 import { evaluate } from "./evaluate";
 import type { EvaluationInput, Policy, PolicyLayer, PolicyScope, Rule, StoredPolicy, Verdict } from "./schema";
 import { COMMAND_TOOL, DOMAIN_TOOL, FILE_TOOLS, SERVER_SCOPE_ID } from "./schema";
@@ -100,11 +100,17 @@ export class PolicyService {
     call: { toolName: string; input: Record<string, unknown> },
     decision: "allow" | "deny",
     by: AuditActor,
+    /** The unit of work of the decision, so the rule and the decision commit together. */
+    tx?: Tx,
   ): Promise<void> {
     const scope: PolicyScope = { type: "session", id: sessionId };
-    const current = (await policyStore.latest(this.deps.db, scope))?.policy ?? { rules: [] };
-    const rule = ruleFor(call, decision, by.keyId ?? "someone");
-    await this.put(scope, { ...current, rules: [rule, ...current.rules] }, by);
+    const add = async (t: Tx) => {
+      const current = (await policyStore.latest(t.db, scope))?.policy ?? { rules: [] };
+      const rule = ruleFor(call, decision, by.keyId ?? "someone");
+      const at = this.deps.clock.now().toISOString();
+      await savePolicy(t, { scope, policy: { ...current, rules: [rule, ...current.rules] }, actor: by, at });
+    };
+    await (tx ? add(tx) : this.deps.transact(add));
   }
 
   evaluateWith(layers: Array<{ name: PolicyLayer; policy: Policy }>, call: EvaluationInput): Verdict {
@@ -122,17 +128,19 @@ export function ruleFor(
 ): Rule {
   const reason = `${decision === "allow" ? "allowed" : "rejected"} always by ${by}`;
   const i = call.input;
+  // A person answered an ask with "always": that answer stands against the ask next time too.
+  const extra = decision === "allow" ? { overridesAsk: true } : {};
   if (call.toolName === COMMAND_TOOL && typeof i.command === "string") {
-    return { tool: COMMAND_TOOL, command: { glob: escapeGlob(i.command) }, decision, reason } as Rule;
+    return { tool: COMMAND_TOOL, command: { glob: escapeGlob(i.command) }, decision, reason, ...extra } as Rule;
   }
   const pathKey = FILE_TOOLS[call.toolName]?.find((k) => typeof i[k] === "string");
-  if (pathKey) return { tool: call.toolName, path: escapeGlob(String(i[pathKey])), decision, reason } as Rule;
+  if (pathKey) return { tool: call.toolName, path: escapeGlob(String(i[pathKey])), decision, reason, ...extra } as Rule;
   if (call.toolName === DOMAIN_TOOL && typeof i.url === "string") {
     try {
-      return { tool: DOMAIN_TOOL, domain: new URL(i.url).hostname, decision, reason } as Rule;
+      return { tool: DOMAIN_TOOL, domain: new URL(i.url).hostname, decision, reason, ...extra } as Rule;
     } catch {
       // not a URL: fall back to the whole tool
     }
   }
-  return { tool: escapeGlob(call.toolName), decision, reason } as Rule;
+  return { tool: escapeGlob(call.toolName), decision, reason, ...extra } as Rule;
 }

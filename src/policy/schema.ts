@@ -72,11 +72,20 @@ export const RuleSchema = z
     decision: PolicyDecisionSchema,
     reason: z.string().min(1).max(1000).describe("Told to the model and the approver."),
     approvalTimeoutSeconds: ApprovalTimeoutSchema.optional(),
+    overridesAsk: z
+      .boolean()
+      .optional()
+      .describe(
+        "Session layer, allow rules only: the calls it covers are allowed even where another layer says ask " +
+          "(a person already decided; deny still wins). The rules allow_always adds set it.",
+      ),
   })
   .superRefine((rule, ctx) => {
     const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
     const toolProblem = checkToolGlob(rule.tool);
     if (toolProblem) return fail(["tool"], toolProblem);
+    if (rule.overridesAsk && rule.decision !== "allow")
+      return fail(["overridesAsk"], "only an allow rule can override ask");
     const targets = (["command", "path", "domain"] as const).filter((k) => rule[k] !== undefined);
     if (targets.length > 1) {
       return fail(

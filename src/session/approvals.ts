@@ -162,6 +162,26 @@ async function settleOne(
   if (!live.approvals.has(p.approvalId)) return;
   await ctx.transact(async (tx) => {
     await settleApprovals(tx, ctx, { ...live, approvals: new Map([[p.approvalId, p]]) }, status, message);
+    if (status === "expired") {
+      // Nobody decided in time, so Aegis denied the call: an automatic decision, recorded as one.
+      const at = ctx.clock.now().toISOString();
+      const data = {
+        approvalId: p.approvalId,
+        toolUseId: p.toolUseId,
+        toolName: p.toolName,
+        decision: "expired",
+        message,
+      };
+      const item = { id: newId("tri"), kind: "approval" as const, createdAt: at, updatedAt: at, data };
+      await sessionStore.addItem(tx.db, live.id, item);
+      tx.audit({
+        actor: { keyId: "system", role: null, tenant: null, ip: null },
+        action: "approval.expire",
+        target: { type: "session", id: live.id },
+        params: { ...data, waitMs: ctx.clock.monotonic() - p.requestedAt },
+        outcome: "ok",
+      });
+    }
     await afterDecision(tx, ctx, live, p);
   });
   live.approvals.delete(p.approvalId);
@@ -220,15 +240,12 @@ export async function decide(
   // Claimed until the decision commits, so a concurrent decision on the same call is refused.
   pending.deciding = true;
   try {
-    if (d.decision.endsWith("always") && ctx.policy) {
-      await ctx.policy.remember(
-        live.id,
-        { toolName: pending.toolName, input: pending.input },
-        allow ? "allow" : "deny",
-        caller.principal.keyId,
-      );
-    }
     await ctx.transact(async (tx) => {
+      // The remembered rule commits with the audited decision, or neither does.
+      if (d.decision.endsWith("always") && ctx.policy) {
+        const call = { toolName: pending.toolName, input: pending.input };
+        await ctx.policy.remember(live.id, call, allow ? "allow" : "deny", caller.principal.keyId, tx);
+      }
       const at = ctx.clock.now().toISOString();
       const by = { decision: d.decision, decidedBy: caller.principal.keyId };
       await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs, by);

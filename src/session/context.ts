@@ -76,6 +76,8 @@ export interface PolicyGate {
     call: { toolName: string; input: Record<string, unknown> },
     decision: "allow" | "deny",
     by: string,
+    /** Commit the rule with the decision's unit of work. */
+    tx?: Tx,
   ): Promise<void>;
 }
 
@@ -158,7 +160,6 @@ export async function settleApprovals(
   const now = ctx.clock.monotonic();
   const at = ctx.clock.now().toISOString();
   for (const p of settled) {
-    for (const t of p.timers) clearTimeout(t);
     const waitMs = now - p.requestedAt;
     await approvalStore.resolve(tx.db, p.approvalId, status, message, at, waitMs, { decidedBy: "system" });
     tx.emit(
@@ -172,7 +173,13 @@ export async function settleApprovals(
       }),
     );
   }
-  live.approvals.clear();
+  // Only once they are stored as settled: a rollback leaves them pending, timers and all.
+  tx.afterCommit(() => {
+    for (const p of settled) {
+      for (const t of p.timers) clearTimeout(t);
+      if (live.approvals.get(p.approvalId) === p) live.approvals.delete(p.approvalId);
+    }
+  });
   return settled;
 }
 

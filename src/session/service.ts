@@ -219,14 +219,18 @@ export class SessionService {
   /** Like Esc in Claude Code: stop the turn, refuse pending tool calls, drop queued prompts. */
   async escape(idOrName: string, caller: Caller): Promise<Session & { droppedMessages: number }> {
     const live = await this.live(idOrName, caller);
-    const dropped = live.queue.splice(0);
+    let dropped: unknown[] = [];
+    // Nothing is dropped or cancelled unless the audit record commits.
     const settled = await this.ctx.transact(async (tx) => {
       tx.audit(
         this.audit(caller, "session.escape", live.id, {
-          droppedMessages: dropped.length,
+          droppedMessages: live.queue.length,
           cancelledApprovals: live.approvals.size,
         }),
       );
+      tx.afterCommit(() => {
+        dropped = live.queue.splice(0);
+      });
       return settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape");
     });
     await resetBreaker(this.ctx, live, caller.principal.keyId);
@@ -302,14 +306,25 @@ export class SessionService {
   async update(idOrName: string, input: UpdateSessionInput, caller: Caller): Promise<Session> {
     const live = await this.driven(idOrName, caller);
     if (input.permissionMode) {
-      if (!live.ready || !live.handle) throw SessionErrors.notReady();
-      await live.handle.setPermissionMode(input.permissionMode);
+      const handle = live.handle;
+      if (!live.ready || !handle) throw SessionErrors.notReady();
       const mode = input.permissionMode;
-      await this.ctx.transact(async (tx) => {
-        await sessionStore.update(tx.db, live.id, { permissionMode: mode }, this.ctx.clock.now().toISOString());
-        tx.emit(event(SessionUpdated, live.id, { permissionMode: mode }));
-        tx.audit(this.audit(caller, "session.update", live.id, { permissionMode: mode }));
-      });
+      const before = (await this.resolve(live.id, caller, "act")).permissionMode;
+      const record = (m: typeof mode, outcome?: { error: string }) =>
+        this.ctx.transact(async (tx) => {
+          await sessionStore.update(tx.db, live.id, { permissionMode: m }, this.ctx.clock.now().toISOString());
+          tx.emit(event(SessionUpdated, live.id, { permissionMode: m }));
+          const entry = this.audit(caller, "session.update", live.id, { permissionMode: mode });
+          tx.audit(outcome ? { ...entry, outcome: "error", error: outcome.error } : entry);
+        });
+      // Audited first (fail closed), then applied; if Claude Code refuses, the old mode is restored.
+      await record(mode);
+      try {
+        await handle.setPermissionMode(mode);
+      } catch (err) {
+        await record(before, { error: (err as Error).message });
+        throw err;
+      }
     }
     return this.get(live.id, caller);
   }
@@ -324,21 +339,22 @@ export class SessionService {
     const s = await this.resolve(idOrName, caller, "act");
     const live = this.ctx.lives.get(s.id);
     if (!isLive(s.status)) return this.view(s);
-    if (live) {
-      live.closing = true;
-      live.queue.length = 0;
-    }
-    await this.ctx.transact(async (tx) => {
-      if (live) {
-        // Text Claude Code already streamed goes out before the session ends.
-        await flushDeltaIn(tx, this.ctx, live);
-        const settled = await settleApprovals(tx, this.ctx, live, "cancelled", "session killed");
-        for (const p of settled) p.resolve({ behavior: "deny", message: "The session was stopped.", interrupt: true });
-      }
+    // The session stops only if its audit record commits (fail closed).
+    const settled = await this.ctx.transact(async (tx) => {
+      const out = live ? await settleApprovals(tx, this.ctx, live, "cancelled", "session killed") : [];
+      // Text Claude Code already streamed goes out before the session ends.
+      if (live) await flushDeltaIn(tx, this.ctx, live);
       await sessionStore.abandonTurns(tx.db, s.id, this.ctx.clock.now().toISOString(), reason);
       await transition(tx, this.ctx, s.id, "stopped", { reason });
       tx.audit(this.audit(caller, "session.kill", s.id, { reason }));
+      tx.afterCommit(() => {
+        if (!live) return;
+        live.closing = true;
+        live.queue.length = 0;
+      });
+      return out;
     });
+    for (const p of settled) p.resolve({ behavior: "deny", message: "The session was stopped.", interrupt: true });
     this.ctx.lives.delete(s.id);
     await live?.handle?.close();
     return this.get(s.id, caller);

@@ -208,6 +208,44 @@ describe("audit trail", () => {
     }
   });
 
+  it("fails closed for a mode change, escape and kill: nothing changes while the audit is down", async () => {
+    const strict = await startAegis(model.url);
+    try {
+      model.script("fc-ops", [{ text: "slow first", delayMs: 150, chunks: 8 }, { text: "the queued one ran" }]);
+      const dir = mkdtempSync(join(tmpdir(), "aegis-fc-"));
+      const created = await strict.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "fc-ops: one" });
+      const id = created.body.id;
+      const sse = SseClient.admin(strict, `${strict.url}/v1/sessions/${id}/events`);
+      await sse.waitForType("message.delta");
+      expect((await strict.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "fc-ops: two" })).status).toBe(
+        202,
+      );
+      await sql`create trigger audit_down before insert on audit_records begin select raise(abort, 'disk full'); end`.execute(
+        strict.app.db,
+      );
+      for (const [method, path, body] of [
+        ["PATCH", `/v1/sessions/${id}`, { permissionMode: "bypassPermissions" }],
+        ["POST", `/v1/sessions/${id}/escape`, undefined],
+        ["DELETE", `/v1/sessions/${id}`, undefined],
+      ] as const) {
+        const res = await strict.api<Json>(method, path, body);
+        expect(res.status, `${method} ${path}`).toBe(503);
+        expect(res.body.error.code).toBe("AUDIT_UNAVAILABLE");
+      }
+      const now = (await strict.api<Json>("GET", `/v1/sessions/${id}`)).body;
+      expect(now.permissionMode).toBe("default");
+      expect(now.status).not.toBe("stopped");
+      await sql`drop trigger audit_down`.execute(strict.app.db);
+      // The queued prompt was not dropped by the refused escape, and the refused kill left the session working.
+      await sse.waitFor((e) => e.event === "message.completed" && e.data.data.text === "the queued one ran", 60_000, "q");
+      expect(sse.of("session.updated")).toEqual([]);
+      expect((await strict.api<Json>("DELETE", `/v1/sessions/${id}`)).status).toBe(200);
+      sse.close();
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("fails closed for a prompt: it never reaches Claude Code, and the session stays usable", async () => {
     const strict = await startAegis(model.url);
     try {

@@ -77,7 +77,6 @@ describe("policies", () => {
   it("allow_always adds a session rule, so the next identical call goes through without asking", async () => {
     const d = dir();
     // No server rule matches mkdir, so it is asked about (the default) until a person says always.
-    // (A wider layer's ask or deny rule would still win over the session's allow.)
     const mkdir = { toolUse: { name: "Bash", input: { command: "mkdir -p built/out", description: "mkdir" } } };
     model.script("pol-always", [mkdir, { text: "first" }, mkdir, { text: "second" }]);
     const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: "pol-always: write" })).body;
@@ -95,6 +94,31 @@ describe("policies", () => {
     await sse.waitTurnsEnded(2);
     expect(sse.of("approval.requested")).toHaveLength(1);
     expect(sse.of("policy.decided").at(-1)?.data.data).toMatchObject({ decision: "allow", rule: { layer: "session" } });
+    sse.close();
+  });
+
+  it("allow_always also stands against the ask rule that caused it; a deny rule still wins", async () => {
+    const d = dir();
+    // The server policy says Write: ask. A person answers allow_always for this file.
+    const write = { toolUse: { name: "Write", input: { file_path: join(d, "again.txt"), content: "x\n" } } };
+    model.script("pol-always-ask", [write, { text: "first" }, write, { text: "second" }]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: "pol-always-ask: write" })).body;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    const req = await sse.waitForType("approval.requested");
+    await aegis.api("POST", `/v1/approvals/${req.data.data.approvalId}`, { decision: "allow_always" });
+    await sse.waitTurnsEnded(1);
+    const pol = await aegis.api<Json>("GET", `/v1/sessions/${s.id}/policy`);
+    expect(pol.body.policy.rules[0]).toMatchObject({ tool: "Write", decision: "allow", overridesAsk: true });
+    await aegis.api("POST", `/v1/sessions/${s.id}/messages`, { text: "pol-always-ask: again" });
+    await sse.waitTurnsEnded(2);
+    expect(sse.of("approval.requested")).toHaveLength(1);
+    expect(sse.of("policy.decided").at(-1)?.data.data).toMatchObject({ decision: "allow", rule: { layer: "session" } });
+    // Only allow rules may carry overridesAsk (that it never beats a deny: src/policy/evaluate.test.ts).
+    const wrong = await aegis.api<Json>("PUT", `/v1/sessions/${s.id}/policy`, {
+      rules: [{ tool: "Bash", decision: "ask", reason: "r", overridesAsk: true }],
+    });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(wrong.body)).toContain("only an allow rule can override ask");
     sse.close();
   });
 
@@ -123,6 +147,14 @@ describe("policies", () => {
     await sse.waitTurnsEnded(1);
     expect(existsSync(join(d, "slow"))).toBe(false);
     expect(toolResultText(lastToolResult(script.requests[1])[0]!)).toContain("No decision within 1 s");
+    // Aegis decided (by the clock): an audit record and a transcript item say so.
+    const audit = await aegis.api<Json>("GET", `/v1/audit?sessionId=${s.id}&action=approval.expire`);
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({ params: { toolName: "Bash", decision: "expired" } });
+    const transcript = await aegis.api<Json>("GET", `/v1/sessions/${s.id}/transcript`);
+    expect(transcript.body.items.filter((i: Json) => i.kind === "approval").map((i: Json) => i.data.decision)).toEqual([
+      "expired",
+    ]);
     sse.close();
   });
 
