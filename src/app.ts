@@ -81,7 +81,7 @@ export async function createApp(deps: AppDeps) {
     bootstrapToken: config.auth.token,
     metricsToken: config.metrics.token,
   });
-  const sseTokens = new SseTokens(clock, config.auth.sseTokenTtlSeconds);
+  const sseTokens = new SseTokens(clock, config.auth.sseTokenTtlSeconds, (p) => auth.isActive(p));
   const runtime =
     deps.runtime ??
     new AgentSdkRuntime({
@@ -149,7 +149,7 @@ export async function createApp(deps: AppDeps) {
     sseTokens,
     audit,
     hooks,
-    hookLimits: config.hooks,
+    hookLimits: { ...config.hooks, maxFailuresPerMinute: config.auth.maxFailuresPerMinute },
     policies,
     sessions,
     runtime,

@@ -67,6 +67,11 @@ export interface Principal {
   rateLimitPerMinute: number | null;
   /** How the caller proved itself. */
   via: "api_key" | "bootstrap_token" | "sse_token" | "metrics_token";
+  /**
+   * Which of a stored key's secrets the caller presented (a prefix of its keyed hash): a rotation's
+   * grace period ends the old secret, not the key, so later checks must know which one it was.
+   */
+  secretFingerprint?: string | undefined;
 }
 
 export const PrincipalSchema = z.object({

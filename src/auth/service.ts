@@ -2,17 +2,22 @@
 
 import type { AuditEntry } from "../core/audit";
 import type { Clock } from "../core/clock";
-import { newId } from "../core/ids";
+import { event } from "../core/events";
+import { idSchema, newId } from "../core/ids";
 import type { Logger } from "../core/log";
 import type { Db } from "../store/db";
 import type { Transact } from "../store/tx";
 import { AuthErrors } from "./errors";
+import { KeyRevoked } from "./events";
 import { permissionsOf, ROLE_PERMISSIONS } from "./permissions";
 import { type ApiKey, actorOf, type Caller, type CreateKeyInput, type Principal, type Role } from "./schema";
 import { type KeyRecord, keyStore, publicKey } from "./store";
 import { hashToken, keyIdOf, newToken, sameHash, sameSecret } from "./tokens";
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+const isStoredKey = (keyId: string) => idSchema("key").safeParse(keyId).success;
+/** Names a secret by its keyed hash without carrying the whole hash around. */
+const fingerprint = (hash: string) => hash.slice(0, 16);
 const TOUCH_EVERY_MS = 60_000;
 
 export interface AuthDeps {
@@ -23,7 +28,7 @@ export interface AuthDeps {
   serverSecret: Buffer;
   /** AEGIS_AUTH_TOKEN: an admin token for automation, never stored. */
   bootstrapToken?: string | undefined;
-  /** metrics.token: lets a Prometheus scraper read /metrics and nothing else; never stored. */
+  /** metrics.token: lets a Prometheus scraper read /metrics and /v1/ready, nothing else; never stored. */
   metricsToken?: string | undefined;
 }
 
@@ -37,7 +42,7 @@ export const BOOTSTRAP_PRINCIPAL: Principal = {
   via: "bootstrap_token",
 };
 
-/** The metrics token's caller: scoped to metrics.read, so every other route answers 403. */
+/** The metrics token's caller: scoped to metrics.read (/metrics, /v1/ready), so every other route answers 403. */
 export const METRICS_PRINCIPAL: Principal = {
   keyId: "metrics",
   name: "metrics token",
@@ -97,7 +102,30 @@ export class AuthService {
       scopes: key.scopes,
       rateLimitPerMinute: key.rateLimitPerMinute,
       via: "api_key",
+      secretFingerprint: fingerprint(hash),
     };
+  }
+
+  /**
+   * Whether the credential behind an authenticated principal still works: its key is neither
+   * revoked nor expired, nor (for a rotated key's old secret) past its grace period. Long-lived
+   * uses of a principal (SSE tokens, open streams) ask again here. The bootstrap and metrics tokens
+   * are not stored keys and work as long as the process runs.
+   */
+  async isActive(p: Principal): Promise<boolean> {
+    if (!isStoredKey(p.keyId)) return true;
+    const key = await keyStore.get(this.deps.db, p.keyId);
+    const now = this.deps.clock.now().getTime();
+    if (!key || key.revokedAt) return false;
+    if (key.expiresAt && Date.parse(key.expiresAt) <= now) return false;
+    const fp = p.secretFingerprint;
+    if (fp === undefined || fingerprint(key.secretHash) === fp) return true;
+    return (
+      key.previousHash !== null &&
+      fingerprint(key.previousHash) === fp &&
+      key.previousValidUntil !== null &&
+      Date.parse(key.previousValidUntil) > now
+    );
   }
 
   async createKey(input: CreateKeyInput, by: Caller): Promise<ApiKey & { token: string }> {
@@ -121,6 +149,8 @@ export class AuthService {
     await this.deps.transact(async (tx) => {
       await keyStore.revoke(tx.db, id, this.deps.clock.now().toISOString());
       tx.audit(this.audit(by, "key.revoke", id, { name: key.name, role: key.role, tenant: key.tenant }));
+      // Open event streams of the key listen for this and close.
+      if (!key.revokedAt) tx.emit(event(KeyRevoked, null, { keyId: id, name: key.name, tenant: key.tenant }));
     });
     return publicKey((await keyStore.get(this.deps.db, id)) ?? key);
   }

@@ -1,5 +1,6 @@
 // Short-lived, single-use tokens that let a browser open an SSE stream (EventSource cannot send
-// headers). Each is bound to the principal that minted it and carries exactly its rights.
+// headers). Each is bound to the principal that minted it and carries exactly its rights, and only
+// while that principal's key still works.
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock";
 import type { Principal } from "./schema";
@@ -15,6 +16,8 @@ export class SseTokens {
   constructor(
     private readonly clock: Clock,
     private readonly ttlSeconds: number,
+    /** Whether the minting key still works (not revoked or expired since); see AuthService.isActive. */
+    private readonly isActive: (p: Principal) => Promise<boolean>,
   ) {}
 
   mint(principal: Principal): { token: string; expiresAt: string; expiresInSeconds: number } {
@@ -25,12 +28,12 @@ export class SseTokens {
     return { token, expiresAt: new Date(expiresAt).toISOString(), expiresInSeconds: this.ttlSeconds };
   }
 
-  /** The principal bound to the token, once; afterwards the token is gone. */
-  consume(token: string): Principal | undefined {
+  /** The principal bound to the token, once and only if its key still works; afterwards the token is gone. */
+  async consume(token: string): Promise<Principal | undefined> {
     const entry = this.tokens.get(token);
     this.tokens.delete(token);
     if (!entry || entry.expiresAt <= this.clock.now().getTime()) return undefined;
-    return entry.principal;
+    return (await this.isActive(entry.principal)) ? entry.principal : undefined;
   }
 
   private sweep() {

@@ -1,27 +1,35 @@
 // `ag hooks install [dir]` / `ag hooks uninstall [dir]`: put a Claude Code project under Aegis.
 import { resolve } from "node:path";
-import { HOOK_SECRET_ENV, installHooks, uninstallHooks } from "../hooks";
+import { CLIENT_ENV } from "../config/load";
+import { CreatedInstallationSchema, HOOK_SECRET_ENV, installHooks, uninstallHooks } from "../hooks";
 
 export interface HookFlags {
   server: string;
   key?: string;
-  timeout: number;
+  /** Seconds; the server's hooks.timeoutSeconds when absent. */
+  timeout?: number;
 }
 
 export async function hooksInstallCommand(dir: string | undefined, flags: HookFlags): Promise<void> {
   const project = resolve(dir ?? ".");
-  const key = flags.key ?? process.env.AEGIS_API_KEY;
+  const key = flags.key ?? process.env[CLIENT_ENV.apiKey];
   if (!key) throw new Error("an API key is needed: pass --key or set AEGIS_API_KEY (operator or admin)");
+  if (flags.timeout !== undefined && !(Number.isInteger(flags.timeout) && flags.timeout >= 1 && flags.timeout <= 3600))
+    throw new Error("--timeout must be a whole number of seconds from 1 to 3600");
   const res = await fetch(`${flags.server.replace(/\/$/, "")}/v1/hooks/installations`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: JSON.stringify({ name: project }),
   });
-  const body = (await res.json()) as { id?: string; secret?: string; error?: { message: string } };
-  if (!res.ok || !body.secret) throw new Error(`the server refused: ${body.error?.message ?? res.status}`);
-  const file = installHooks(project, { serverUrl: flags.server, timeoutSeconds: flags.timeout });
+  const json = (await res.json()) as { error?: { message?: string } };
+  const created = CreatedInstallationSchema.safeParse(json);
+  if (!res.ok || !created.success) throw new Error(`the server refused: ${json.error?.message ?? res.status}`);
+  const body = created.data;
+  // The file also tells the server this timeout (a header), so a held permission request is answered before it.
+  const timeoutSeconds = flags.timeout ?? body.timeoutSeconds;
+  const file = installHooks(project, { serverUrl: flags.server, timeoutSeconds });
   process.stdout.write(
-    `Installed Aegis hooks in ${file} (installation ${body.id}).\n` +
+    `Installed Aegis hooks in ${file} (installation ${body.id}, timeout ${timeoutSeconds} s).\n` +
       `Claude Code sends the secret from the environment; the file does not hold it. Run claude with:\n` +
       `  export ${HOOK_SECRET_ENV}=${body.secret}\n`,
   );

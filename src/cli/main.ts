@@ -1,5 +1,6 @@
 // The `ag` command line: `ag` (or `ag serve`) runs the server; `ag init` prepares the data dir.
 import { Command } from "commander";
+import { CLIENT_ENV } from "../config/load";
 import { main as serve } from "../main";
 import { auditVerifyCommand } from "./audit";
 import { type HookFlags, hooksInstallCommand, hooksUninstallCommand } from "./hooks";
@@ -42,13 +43,12 @@ hooks
   .command("install")
   .description("write HTTP hooks into <dir>/.claude/settings.local.json that report to this Aegis server")
   .argument("[dir]", "the project directory", ".")
-  .option("--server <url>", "the Aegis server", process.env.AEGIS_URL ?? "http://127.0.0.1:9100")
+  .option("--server <url>", "the Aegis server", process.env[CLIENT_ENV.url] ?? "http://127.0.0.1:9100")
   .option("--key <key>", "an operator or admin API key (default $AEGIS_API_KEY)")
   .option(
     "--timeout <seconds>",
-    "hook timeout; permission requests are held for approval until just before it",
+    "hook timeout (default: the server's hooks.timeoutSeconds); permission requests are held until just before it",
     (v) => Number.parseInt(v, 10),
-    120,
   )
   .action((dir: string, flags: HookFlags) => hooksInstallCommand(dir, flags));
 hooks

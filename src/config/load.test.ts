@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./load";
+import { HOOK_SECRET_ENV } from "../hooks/schema";
+import { CLIENT_ENV, ConfigError, loadConfig } from "./load";
 
 const dirs: string[] = [];
 const home = () => {
@@ -47,12 +48,27 @@ describe("loadConfig", () => {
     expect(config.host).toBe("0.0.0.0");
   });
 
+  it("passes over the variables Aegis's clients read (hook secret, CLI key and URL)", () => {
+    const env = { AEGIS_HOOK_SECRET: "hks_x", AEGIS_API_KEY: "aegis_key_x", AEGIS_URL: "http://127.0.0.1:1" };
+    expect(Object.keys(env).sort()).toEqual(Object.values(CLIENT_ENV).sort());
+    expect(HOOK_SECRET_ENV).toBe(CLIENT_ENV.hookSecret);
+    const { config } = loadConfig({ env: { AEGIS_HOME: home(), ...env } });
+    expect(config.port).toBe(9100);
+  });
+
   const bad: Array<[string, Record<string, string>, string | undefined, RegExp]> = [
     ["unknown key in the file", {}, "bogus: 1\n", /bogus/],
     ["nested unknown key", {}, "sse:\n  speed: 3\n", /sse/],
     ["wrong type in the file", {}, "port: lots\n", /port/],
     ["port out of range", { AEGIS_PORT: "70000" }, undefined, /port/],
     ["unknown AEGIS_ variable", { AEGIS_PROT: "1" }, undefined, /Unknown environment variable AEGIS_PROT/],
+    [
+      "misspelt key beside a client variable",
+      { AEGIS_URL: "x", AEGIS_SSE__HEARTBEAT: "1" },
+      undefined,
+      /AEGIS_SSE__HEARTBEAT\b/,
+    ],
+    ["misspelt client variable", { AEGIS_HOOK_SECERT: "x" }, undefined, /AEGIS_HOOK_SECERT/],
     ["invalid enum", { AEGIS_LOG_LEVEL: "loud" }, undefined, /logLevel/],
     ["file that is not a mapping", {}, "- a\n- b\n", /mapping/],
     ["file that is not YAML", {}, "port: [1,\n", /not valid YAML/],

@@ -13,31 +13,44 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Variables Aegis's clients read, not the server: the shell that runs `ag hooks install` or a
+ * governed `claude` may start the server too, so the loader passes over them (a typo of a config
+ * key is still refused).
+ */
+export const CLIENT_ENV = {
+  /** The installation secret Claude Code's hooks send; `ag hooks install` prints it. */
+  hookSecret: "AEGIS_HOOK_SECRET",
+  /** The API key `ag hooks install` uses without --key. */
+  apiKey: "AEGIS_API_KEY",
+  /** The server `ag hooks install` talks to without --server. */
+  url: "AEGIS_URL",
+} as const;
+
 /** Variables with the AEGIS_ prefix that are not config keys. */
-const NON_CONFIG_ENV = new Set(["AEGIS_CONFIG"]);
+const NON_CONFIG_ENV = new Set<string>(["AEGIS_CONFIG", ...Object.values(CLIENT_ENV)]);
 /** Short names kept for convenience. */
 const ENV_ALIASES: Record<string, string[]> = { AEGIS_HOME: ["dataDir"], AEGIS_AUTH_TOKEN: ["auth", "token"] };
 
 const toEnvName = (path: string[]) =>
   `AEGIS_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("__")}`;
 
-/** Maps every settable key path to its AEGIS_* name, derived from the schema itself. */
-function envKeys(schema: z.ZodType, prefix: string[] = []): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+/** Every key path the schema accepts, each object's own path before its keys'. */
+export function configKeyPaths(schema: z.ZodType = ConfigSchema, prefix: string[] = []): string[][] {
   let inner: z.ZodType = schema;
   while (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) {
     inner = inner.unwrap() as z.ZodType;
   }
-  if (inner instanceof z.ZodObject) {
-    for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
-      for (const [name, path] of envKeys(child, [...prefix, key])) out.set(name, path);
-    }
-    if (prefix.length > 0) out.set(toEnvName(prefix), prefix);
-  } else {
-    out.set(toEnvName(prefix), prefix);
+  if (!(inner instanceof z.ZodObject)) return [prefix];
+  const out = prefix.length > 0 ? [prefix] : [];
+  for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+    out.push(...configKeyPaths(child, [...prefix, key]));
   }
   return out;
 }
+
+/** Maps every settable key path to its AEGIS_* name, derived from the schema itself. */
+const envKeys = () => new Map(configKeyPaths().map((path) => [toEnvName(path), path]));
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown) {
   let node = target;
@@ -85,7 +98,7 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; file: stri
   const fromFile = ConfigSchema.safeParse(raw);
   if (!fromFile.success) throw new ConfigError(formatIssues(fromFile.error, file));
 
-  const keys = envKeys(ConfigSchema);
+  const keys = envKeys();
   for (const [name, path] of Object.entries(ENV_ALIASES)) keys.set(name, path);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith("AEGIS_") || NON_CONFIG_ENV.has(name) || value === undefined) continue;

@@ -151,7 +151,7 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   metrics: z
     .strictObject({
-      /** A bearer token that may read GET /metrics and nothing else (AEGIS_METRICS__TOKEN); never stored. */
+      /** A bearer token that may read GET /metrics and GET /v1/ready, nothing else (AEGIS_METRICS__TOKEN); never stored. */
       token: z.string().min(24, "use at least 24 characters").optional(),
     })
     .prefault({}),

@@ -1,4 +1,5 @@
 // The hooks domain's public surface.
 export * from "./schema";
-export { HookErrors, HookService } from "./service";
+export { HookErrors, type HookOrigin, HookService } from "./service";
 export { installHooks, uninstallHooks } from "./settings-file";
+export { permissionHoldMs } from "./timeout";

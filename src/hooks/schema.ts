@@ -1,5 +1,6 @@
 // Claude Code hook calls and hook installations.
 import { z } from "zod";
+import { CLIENT_ENV } from "../config/load";
 import { idSchema } from "../core/ids";
 
 /** The hook events `ag hooks install` subscribes to. */
@@ -54,7 +55,26 @@ export const CreateInstallationInputSchema = z.strictObject({
 
 export const CreatedInstallationSchema = InstallationSchema.extend({
   secret: z.string().describe("Shown once. Claude Code sends it in the X-Aegis-Hook-Secret header."),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .describe("This server's hook timeout (hooks.timeoutSeconds); `ag hooks install` writes it unless told otherwise."),
+});
+
+/** The hook's own timeout, which `ag hooks install` writes beside the secret; the server answers before it. */
+export const HookHeadersSchema = z.looseObject({
+  "x-aegis-hook-timeout": z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .optional()
+    .describe(
+      "The hook's timeout in seconds, as in the settings file: a held PermissionRequest is answered before it.",
+    ),
 });
 
 export const HOOK_SECRET_HEADER = "x-aegis-hook-secret";
-export const HOOK_SECRET_ENV = "AEGIS_HOOK_SECRET";
+export const HOOK_SECRET_ENV = CLIENT_ENV.hookSecret;

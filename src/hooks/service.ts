@@ -3,7 +3,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { actorOf, type Caller } from "../auth";
 import type { Clock } from "../core/clock";
-import { defineError } from "../core/errors";
+import { type AppError, defineError } from "../core/errors";
 import { newId } from "../core/ids";
 import type { Db } from "../store/db";
 import type { Transact } from "../store/tx";
@@ -23,7 +23,19 @@ export const HookErrors = {
   ),
   notFound: defineError("HOOK_INSTALLATION_NOT_FOUND", 404, "No hook installation with that id."),
   eventMismatch: defineError("HOOK_EVENT_MISMATCH", 400, "The body's hook_event_name must match the event in the URL."),
+  sessionForeign: defineError(
+    "HOOK_SESSION_FOREIGN",
+    403,
+    "This Claude Code session is observed by another tenant's hook installation; hooks of one session must all come from one tenant.",
+  ),
 };
+
+/** Where a hook call came from, for the audit record of a refused one. */
+export interface HookOrigin {
+  ip: string;
+  method: string;
+  path: string;
+}
 
 const hash = (key: Buffer, secret: string) => createHmac("sha256", key).update(secret).digest();
 
@@ -81,14 +93,36 @@ export class HookService {
     return pub;
   }
 
-  /** The installation a secret belongs to, or an error to answer with. */
-  async authenticate(secret: string | undefined): Promise<InstallationRecord> {
-    if (!secret) throw HookErrors.secretMissing();
+  /**
+   * The installation a secret belongs to, or an error to answer with; a refusal is audited as
+   * `auth.failed` (never with the secret).
+   */
+  async authenticate(secret: string | undefined, from: HookOrigin): Promise<InstallationRecord> {
+    if (!secret) return this.refuse(HookErrors.secretMissing(), "no hook secret", from, undefined);
     const id = /^ahs_(hki_[0-9a-z]{26})_[A-Za-z0-9_-]{43}$/.exec(secret)?.[1];
     const r = id ? await installationStore.get(this.deps.db, id) : undefined;
     const expected = Buffer.from(r?.secretHash ?? "00".repeat(32), "hex");
     const ok = timingSafeEqual(hash(this.deps.serverSecret, secret), expected);
-    if (!r || !ok || r.revokedAt) throw HookErrors.secretInvalid();
+    if (!r || !ok) return this.refuse(HookErrors.secretInvalid(), "invalid hook secret", from, r?.id);
+    if (r.revokedAt) return this.refuse(HookErrors.secretInvalid(), "revoked hook installation", from, r.id);
     return r;
+  }
+
+  private async refuse(
+    err: AppError,
+    reason: string,
+    from: HookOrigin,
+    installationId: string | undefined,
+  ): Promise<never> {
+    await this.deps.transact(async (tx) =>
+      tx.audit({
+        actor: { keyId: null, role: null, tenant: null, ip: from.ip },
+        action: "auth.failed",
+        target: installationId ? { type: "hook_installation", id: installationId } : null,
+        params: { reason, method: from.method, path: from.path },
+        outcome: "denied",
+      }),
+    );
+    throw err;
   }
 }

@@ -26,7 +26,7 @@ describe("hook settings file", () => {
     expect(pre.hooks[0]).toEqual({
       type: "http",
       url: "http://127.0.0.1:9100/v1/hooks/PreToolUse",
-      headers: { "X-Aegis-Hook-Secret": "$AEGIS_HOOK_SECRET" },
+      headers: { "X-Aegis-Hook-Secret": "$AEGIS_HOOK_SECRET", "X-Aegis-Hook-Timeout": "120" },
       allowedEnvVars: ["AEGIS_HOOK_SECRET"],
       timeout: 120,
     });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { HOOK_SECRET_ENV, type HookEvent, HookEventSchema } from "./schema";
 
 const HEADER = "X-Aegis-Hook-Secret";
+const TIMEOUT_HEADER = "X-Aegis-Hook-Timeout";
 const TOOL_EVENTS: readonly HookEvent[] = ["PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest"];
 
 interface HttpHook {
@@ -67,7 +68,8 @@ export function installHooks(dir: string, o: { serverUrl: string; timeoutSeconds
       type: "http",
       url: `${o.serverUrl.replace(/\/$/, "")}/v1/hooks/${event}`,
       // Claude Code fills $VAR only for variables listed in allowedEnvVars; the file holds no secret.
-      headers: { [HEADER]: `$${HOOK_SECRET_ENV}` },
+      // The timeout goes in a header too, so the server answers a held PermissionRequest before it.
+      headers: { [HEADER]: `$${HOOK_SECRET_ENV}`, [TIMEOUT_HEADER]: String(o.timeoutSeconds) },
       allowedEnvVars: [HOOK_SECRET_ENV],
       timeout: o.timeoutSeconds,
     };

@@ -131,7 +131,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
       const sseToken = typeof query.sse_token === "string" ? query.sse_token : undefined;
       const header = req.headers.authorization;
       if (sseToken !== undefined && config.sseToken) {
-        principal = deps.sseTokens.consume(sseToken);
+        principal = await deps.sseTokens.consume(sseToken);
         if (!principal) return refuse(req, reply, AuthErrors.sseTokenInvalid(), "sse_token invalid");
       } else if (sseToken !== undefined) {
         return fail(reply, AuthErrors.keyInQuery({ message: "sse_token is accepted only by event streams." }));

@@ -1,6 +1,9 @@
 // Server-sent events: snapshot first, then stored events after Last-Event-ID, then live changes
 // and heartbeats. Each client has a bounded queue; a client that falls behind is disconnected.
+// A stream lasts only as long as the key that opened it: revocation ends it at once, expiry (or the
+// end of a rotation's grace) by the next heartbeat.
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { revokedKeyOf } from "../auth";
 import { AppError, defineError } from "../core/errors";
 import type { EventBus, StoredEvent } from "../core/events";
 import type { EventStore } from "../events/store";
@@ -70,6 +73,8 @@ export interface SseStream {
   visible?: ((sessionId: string) => Promise<boolean>) | undefined;
   afterSeq: number;
   snapshot: () => Promise<{ type: string; data: unknown }>;
+  /** Whether the caller's credential still works; asked at every heartbeat, and the stream ends when not. */
+  active?: (() => Promise<boolean>) | undefined;
 }
 
 const settled = Promise.resolve();
@@ -181,11 +186,20 @@ export async function streamEvents(
   };
 
   const unsubscribe = deps.bus.subscribe((e) => {
+    if (revokedKeyOf(e) === s.keyId) return close();
     if (s.sessionId && e.sessionId !== s.sessionId) return;
     if (live) deliver(e, true);
     else if (early.push(e) > deps.queueLimit) overflow();
   });
-  const heartbeat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), deps.heartbeatMs);
+  const heartbeat = setInterval(() => {
+    write(`: heartbeat ${Date.now()}\n\n`);
+    s.active?.().then(
+      (ok) => {
+        if (!ok) close();
+      },
+      (err: Error) => req.log.warn({ err }, "could not recheck an event stream's key; keeping it open"),
+    );
+  }, deps.heartbeatMs);
   req.raw.on("close", close);
 
   write("retry: 2000\n\n");

@@ -94,7 +94,7 @@ export async function checkWorkDir(dir: string, allowed: readonly string[]): Pro
 }
 
 /** Live sessions per API key and per tenant stay within the configured limits. */
-export async function checkLimits(ctx: SessionContext, p: Principal): Promise<void> {
+export async function checkLimits(ctx: SessionContext, p: Pick<Principal, "keyId" | "tenant">): Promise<void> {
   const { limits, auth } = ctx.config;
   if ((await sessionStore.countLive(ctx.db, { ownerKeyId: p.keyId })) >= limits.concurrentSessionsPerKey) {
     throw SessionErrors.tooManySessions({

@@ -98,8 +98,9 @@ async function answer(ctx: SessionContext, live: LiveSession, h: HookInput, dead
         };
       const deadline = AbortSignal.timeout(deadlineMs);
       const d = await observedPermission(ctx, live, h.cwd, call, deadline);
-      // Nobody decided in time: Claude Code's own permission prompt takes over.
-      if (deadline.aborted) return {};
+      // Nobody decided in time, or the session or the server is closing: Claude Code's own permission
+      // prompt takes over.
+      if (deadline.aborted || live.closing) return {};
       return {
         hookSpecificOutput: {
           hookEventName: "PermissionRequest",

@@ -5,11 +5,20 @@ import { randomUUID } from "node:crypto";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateText } from "../core/truncate";
+import { HookErrors } from "../hooks";
 import type { PermissionDecision } from "../runtime/types";
 import { requestPermission } from "./approvals";
-import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
+import {
+  type LiveSession,
+  newLive,
+  type PendingDecision,
+  type SessionContext,
+  settleApprovals,
+  transition,
+} from "./context";
 import { handleEvent } from "./driver";
 import { MessageSubmitted, SessionCreated } from "./events";
+import { checkLimits } from "./guard";
 import { isLive } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
 import { beginTurn } from "./turn";
@@ -28,6 +37,8 @@ export async function observedSession(
 ): Promise<LiveSession> {
   let record = await sessionStore.byClaudeSession(ctx.db, claudeSessionId, "observed");
   if (!record || !isLive(record.status)) record = await register(ctx, owner, claudeSessionId, cwd);
+  // Claude Code picks session ids; an installation of one tenant never writes into another's session.
+  if (record.tenant !== owner.tenant) throw HookErrors.sessionForeign({ details: { claudeSessionId } });
   let live = ctx.lives.get(record.id);
   if (!live) {
     live = newLive(record.id);
@@ -37,6 +48,7 @@ export async function observedSession(
   return live;
 }
 
+/** A new observed session, within the same live-session limits as a managed one (TOO_MANY_SESSIONS). */
 async function register(
   ctx: SessionContext,
   owner: Observer,
@@ -65,7 +77,11 @@ async function register(
     updatedAt: now,
     lastActivityAt: now,
   };
-  await ctx.transact(async (tx) => {
+  return ctx.transact(async (tx) => {
+    // Checked in the unit of work, so concurrent first hooks neither register twice nor pass the limit together.
+    const seen = await sessionStore.byClaudeSession(tx.db, claudeSessionId, "observed");
+    if (seen && isLive(seen.status)) return seen;
+    await checkLimits({ ...ctx, db: tx.db }, owner);
     await sessionStore.insert(tx.db, record);
     tx.emit(event(SessionCreated, record.id, { name: null, workDir: cwd, claudeSessionId, resumed: false }));
     await transition(tx, ctx, record.id, "idle", { reason: "observed through hooks" });
@@ -76,8 +92,8 @@ async function register(
       params: { claudeSessionId, workDir: cwd },
       outcome: "ok",
     });
+    return { ...record, status: "idle" as const };
   });
-  return { ...record, status: "idle" };
 }
 
 async function ensureTurn(ctx: SessionContext, live: LiveSession) {
@@ -153,10 +169,24 @@ export async function finishTurn(ctx: SessionContext, live: LiveSession, ok: boo
 
 export async function observedEnd(ctx: SessionContext, live: LiveSession, reason: string) {
   live.closing = true;
-  await ctx.transact(async (tx) => {
-    await settleApprovals(tx, ctx, live, "cancelled", "the Claude Code session ended");
+  const settled = await ctx.transact(async (tx) => {
+    const settled = await settleApprovals(tx, ctx, live, "cancelled", "the Claude Code session ended");
     await sessionStore.abandonTurns(tx.db, live.id, ctx.clock.now().toISOString(), reason);
     await transition(tx, ctx, live.id, "stopped", { reason: `ended: ${reason}` });
+    return settled;
   });
+  releaseHeld(settled);
   ctx.lives.delete(live.id);
+}
+
+/**
+ * Answers the PermissionRequest hooks held for these approvals with no decision (the session is
+ * closing, so the hook answers `{}` and Claude Code's own permission flow decides). Settling the
+ * approvals is the caller's business: on shutdown they stay pending and the next start expires them.
+ */
+export function releaseHeld(held: Iterable<PendingDecision>) {
+  for (const p of held) {
+    for (const t of p.timers) clearTimeout(t);
+    p.resolve({ behavior: "deny", message: "Aegis stopped waiting for a decision." });
+  }
 }

@@ -217,9 +217,7 @@ describe("audit trail", () => {
       const id = created.body.id;
       const sse = SseClient.admin(strict, `${strict.url}/v1/sessions/${id}/events`);
       await sse.waitForType("message.delta");
-      expect((await strict.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "fc-ops: two" })).status).toBe(
-        202,
-      );
+      expect((await strict.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "fc-ops: two" })).status).toBe(202);
       await sql`create trigger audit_down before insert on audit_records begin select raise(abort, 'disk full'); end`.execute(
         strict.app.db,
       );
@@ -237,7 +235,11 @@ describe("audit trail", () => {
       expect(now.status).not.toBe("stopped");
       await sql`drop trigger audit_down`.execute(strict.app.db);
       // The queued prompt was not dropped by the refused escape, and the refused kill left the session working.
-      await sse.waitFor((e) => e.event === "message.completed" && e.data.data.text === "the queued one ran", 60_000, "q");
+      await sse.waitFor(
+        (e) => e.event === "message.completed" && e.data.data.text === "the queued one ran",
+        60_000,
+        "q",
+      );
       expect(sse.of("session.updated")).toEqual([]);
       expect((await strict.api<Json>("DELETE", `/v1/sessions/${id}`)).status).toBe(200);
       sse.close();

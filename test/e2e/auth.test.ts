@@ -10,10 +10,15 @@ type Json = Record<string, any>;
 let model: ModelServer;
 let aegis: TestAegis;
 const servers: TestAegis[] = [];
+const metricsToken = `metrics-${"m".repeat(24)}`;
 
 beforeAll(async () => {
   model = await startModelServer();
-  aegis = await startAegis(model.url, { "limits.concurrentSessionsPerKey": 2, "limits.sseConnectionsPerKey": 2 });
+  aegis = await startAegis(model.url, {
+    "limits.concurrentSessionsPerKey": 2,
+    "limits.sseConnectionsPerKey": 2,
+    "metrics.token": metricsToken,
+  });
   servers.push(aegis);
 });
 afterAll(async () => {
@@ -23,6 +28,9 @@ afterAll(async () => {
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const freshDir = () => mkdtempSync(join(tmpdir(), "aegis-auth-"));
+/** Whether the server ends the stream within `ms`. */
+const endsWithin = (c: SseClient, ms: number) =>
+  Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 
 async function newKey(body: Record<string, unknown>, as = aegis.adminToken) {
   const res = await aegis.api<Json>("POST", "/v1/auth/keys", body, bearer(as));
@@ -57,6 +65,19 @@ describe("authentication", () => {
     expect((await aegis.api("GET", "/v1/openapi.json", undefined, open)).status).toBe(200);
     expect((await fetch(`${aegis.url}/docs`)).status).toBe(200);
     expect((await aegis.api("GET", "/v1/ready", undefined, open)).status).toBe(401);
+  });
+
+  it("lets the metrics token read /metrics and /v1/ready, and nothing else", async () => {
+    const opened: string[] = [];
+    // Every route that asks for a permission (the others are public or check their own credentials).
+    for (const r of aegis.app.http.routeAccess.filter((x) => x.permission !== null)) {
+      const res = await fetch(aegis.url + r.url, { method: r.method, headers: bearer(metricsToken) });
+      await res.body?.cancel();
+      if (res.status === 403) continue;
+      expect(r.permission, `${r.method} ${r.url} answered ${res.status}`).toBe("metrics.read");
+      opened.push(`${r.method} ${r.url}`);
+    }
+    expect(opened.sort()).toEqual(["GET /metrics", "GET /v1/ready"]);
   });
 
   it("creates keys whose token is shown once and stored only as a hash", async () => {
@@ -230,6 +251,29 @@ describe("SSE tokens", () => {
     const tb3 = await mint(b.token);
     expect((await fetch(`${aegis.url}/v1/sessions?sse_token=${tb3.token}`)).status).toBe(400);
     await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
+  });
+
+  it("die with their key: revocation ends its open streams at once and voids its unspent tokens", async () => {
+    const k = await newKey({ name: "revoked streamer", role: "viewer" });
+    const other = await newKey({ name: "bystander", role: "viewer" });
+    const mint = async (token: string) =>
+      (await aegis.api<Json>("POST", "/v1/auth/sse-token", undefined, bearer(token))).body.token as string;
+    const viaHeader = new SseClient(`${aegis.url}/v1/events?after=999999999`, bearer(k.token));
+    const viaToken = new SseClient(`${aegis.url}/v1/events?after=999999999&sse_token=${await mint(k.token)}`);
+    const bystander = new SseClient(`${aegis.url}/v1/events?after=999999999`, bearer(other.token));
+    for (const c of [viaHeader, viaToken, bystander]) await c.waitForType("sessions.snapshot", () => true);
+    const unspent = await mint(k.token);
+
+    expect((await aegis.api("DELETE", `/v1/auth/keys/${k.id}`)).status).toBe(200);
+    // The heartbeat is 15 s here: only the revocation itself can end the streams this fast.
+    expect(await endsWithin(viaHeader, 3000)).toBe(true);
+    expect(await endsWithin(viaToken, 3000)).toBe(true);
+    expect(await endsWithin(bystander, 300)).toBe(false);
+    bystander.close();
+
+    const late = await fetch(`${aegis.url}/v1/events?sse_token=${unspent}`);
+    expect(late.status).toBe(401);
+    expect(((await late.json()) as Json).error.code).toBe("SSE_TOKEN_INVALID");
   });
 
   it("expire", async () => {

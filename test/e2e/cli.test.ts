@@ -33,7 +33,7 @@ async function ag(args: string[], env: Record<string, string>) {
 }
 
 describe("ag", () => {
-  it("init writes a config that loads and prints an admin key once", async () => {
+  it("init writes a config that the server starts with, and prints an admin key once", async () => {
     const h = home();
     const first = await ag(["init"], { AEGIS_HOME: h, HOME: h });
     expect(first.code).toBe(0);
@@ -44,9 +44,15 @@ describe("ag", () => {
     expect(again.out).toContain("already exist");
     expect(again.out).not.toContain("aegis_key_");
 
-    writeFileSync(join(h, "config.yaml"), `port: 0\n`);
-    const server = await startServerProcess(h);
+    // The file as init wrote it, in a shell also set up for the CLI and hooks (their variables are not config).
+    const server = await startServerProcess(h, {
+      AEGIS_PORT: "0",
+      AEGIS_HOOK_SECRET: "hks_from_ag_hooks_install",
+      AEGIS_API_KEY: token ?? "",
+      AEGIS_URL: "http://127.0.0.1:9100",
+    });
     try {
+      expect(server.output()).toContain(`config file:          ${join(h, "config.yaml")}`);
       expect(server.output()).toContain(`data directory:       ${h}`);
       expect(server.output()).toMatch(/Claude Code:\s+\d+\.\d+\.\d+/);
       expect(server.output()).not.toContain("aegis_key_");
@@ -107,6 +113,12 @@ describe("ag", () => {
     ["an unknown config key", "bogus: 1\n", {}, /bogus/],
     ["an invalid value", "port: high\n", {}, /port/],
     ["an unknown AEGIS_ variable", "", { AEGIS_PORTT: "1" }, /AEGIS_PORTT/],
+    [
+      "a misspelt AEGIS_ variable beside the CLI's own",
+      "",
+      { AEGIS_URL: "http://x", AEGIS_HOOK_SECERT: "1" },
+      /AEGIS_HOOK_SECERT/,
+    ],
     ["a public address without auth", "host: 0.0.0.0\nauth:\n  enabled: false\n", {}, /auth disabled/],
   ])("refuses to start with %s", async (_name, yaml, env, message) => {
     const h = home();

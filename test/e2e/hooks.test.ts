@@ -25,7 +25,8 @@ useAegis(
   { "hooks.timeoutSeconds": 30 },
 );
 
-async function install(project: string): Promise<string> {
+/** `ag hooks install`; without `timeout` the hooks get the server's own (hooks.timeoutSeconds). */
+async function install(project: string, timeout?: number): Promise<string> {
   const r = await run(process.execPath, [
     join(ROOT, "bin", "ag.js"),
     "hooks",
@@ -35,13 +36,15 @@ async function install(project: string): Promise<string> {
     aegis.url,
     "--key",
     aegis.adminToken,
-    "--timeout",
-    "30",
+    ...(timeout !== undefined ? ["--timeout", String(timeout)] : []),
   ]);
   const secret = /AEGIS_HOOK_SECRET=(\S+)/.exec(r.stdout)?.[1];
   expect(secret).toMatch(/^ahs_hki_/);
   return secret!;
 }
+
+const permissionHook = (project: string) =>
+  JSON.parse(readFileSync(join(project, ".claude", "settings.local.json"), "utf8")).hooks.PermissionRequest[0].hooks[0];
 
 function claude(
   project: string,
@@ -82,6 +85,8 @@ describe("observed sessions through Claude Code hooks", () => {
     const secret = await install(project);
     const settings = readFileSync(join(project, ".claude", "settings.local.json"), "utf8");
     expect(settings).not.toContain(secret);
+    // The server's hook timeout, written into the file and told back to the server in a header.
+    expect(permissionHook(project)).toMatchObject({ timeout: 30, headers: { "X-Aegis-Hook-Timeout": "30" } });
     model.script("observed-1", [
       {
         toolUse: {
@@ -122,6 +127,41 @@ describe("observed sessions through Claude Code hooks", () => {
       });
       const m = await aegis.api<Json>("GET", `/v1/sessions/${session.id}/metrics`);
       expect(m.body.toolCalls.byTool).toEqual({ Write: 1 });
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("a permission request of a hook installed with a shorter timeout is answered before that timeout", async () => {
+    const project = mkdtempSync(join(tmpdir(), "aegis-observed-"));
+    // The server would hold for 25 s (hooks.timeoutSeconds 30); this hook gives up after 10.
+    const secret = await install(project, 10);
+    expect(permissionHook(project)).toMatchObject({ timeout: 10, headers: { "X-Aegis-Hook-Timeout": "10" } });
+    model.script("observed-short", [
+      { toolUse: { name: "Write", input: { file_path: join(project, "never.txt"), content: "nobody approved" } } },
+      { text: "Not written." },
+    ]);
+    const { child, done } = claude(project, "observed-short: write the file", secret);
+    try {
+      const session = await until("the observed session", async () => {
+        const list = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+        return list.body.items.find((s: Json) => s.kind === "observed" && s.workDir === project);
+      });
+      // Nobody decides: the server lets go of the request 5 s before Claude Code's 10 s are up.
+      const settled = await until(
+        "the held approval to be let go",
+        async () => {
+          const a = await aegis.api<Json>("GET", `/v1/approvals?sessionId=${session.id}`);
+          const item = a.body.items.find((x: Json) => x.toolName === "Write");
+          return item && item.status !== "pending" ? item : undefined;
+        },
+        30_000,
+      );
+      expect(settled.waitMs).toBeGreaterThanOrEqual(4_000);
+      expect(settled.waitMs).toBeLessThan(8_000);
+      const result = await done;
+      expect(result.code, result.out).toBe(0);
+      expect(existsSync(join(project, "never.txt"))).toBe(false);
     } finally {
       child.kill("SIGKILL");
     }

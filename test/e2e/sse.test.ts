@@ -134,6 +134,30 @@ describe("SSE", () => {
     fast.close();
   });
 
+  it("ends a stream by the next heartbeat once its key expires or its rotated-out secret's grace ends", async () => {
+    const key = async (body: Json) => (await aegis.api<Json>("POST", "/v1/auth/keys", body)).body;
+    const open = (token: string) =>
+      new SseClient(`${aegis.url}/v1/events?after=999999999`, { authorization: `Bearer ${token}` });
+    const endsWithin = (c: SseClient, ms: number) =>
+      Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+    const short = await key({ name: "short-lived", role: "viewer", expiresInSeconds: 1 });
+    const rotating = await key({ name: "rotating", role: "viewer" });
+    const expiring = open(short.token);
+    const oldSecret = open(rotating.token);
+    for (const c of [expiring, oldSecret]) await c.waitForType("sessions.snapshot", () => true);
+    const rotated = await aegis.api<Json>("POST", `/v1/auth/keys/${rotating.id}/rotate`, { gracePeriodSeconds: 1 });
+    const newSecret = open(rotated.body.token);
+    await newSecret.waitForType("sessions.snapshot", () => true);
+
+    const opened = Date.now();
+    expect(await endsWithin(expiring, 5000)).toBe(true);
+    expect(await endsWithin(oldSecret, 5000)).toBe(true);
+    expect(Date.now() - opened).toBeGreaterThan(500); // not at once: they lived until the deadline
+    expect(await endsWithin(newSecret, 500)).toBe(false);
+    newSecret.close();
+  });
+
   it("truncates large tool input and output in events; the transcript keeps them whole", async () => {
     const dir = freshDir();
     const bigFile = join(dir, "big.txt");

@@ -16,7 +16,8 @@ import type { SseHub } from "../sse";
 export interface RouteDeps {
   policies: PolicyService;
   hooks: HookService;
-  hookLimits: { timeoutSeconds: number; bodyLimitBytes: number };
+  /** config.hooks, plus auth.maxFailuresPerMinute for bad hook secrets. */
+  hookLimits: { timeoutSeconds: number; bodyLimitBytes: number; maxFailuresPerMinute: number };
   audit: AuditTrail;
   auth: AuthService;
   sseTokens: SseTokens;

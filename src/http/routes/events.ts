@@ -40,6 +40,7 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
       const s = await deps.sessions.resolve(req.params.id, caller);
       await streamEvents(sse, req, reply, {
         keyId: caller.principal.keyId,
+        active: () => deps.auth.isActive(caller.principal),
         sessionId: s.id,
         afterSeq: resumePoint(req, req.query.after),
         snapshot: async () => ({ type: "session.snapshot", data: await deps.sessions.get(s.id, caller) }),
@@ -63,6 +64,7 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
       const caller = callerOf(req);
       await streamEvents(sse, req, reply, {
         keyId: caller.principal.keyId,
+        active: () => deps.auth.isActive(caller.principal),
         afterSeq: resumePoint(req, req.query.after),
         visible:
           caller.principal.role === "admin" ? undefined : (sessionId) => deps.sessions.canRead(sessionId, caller),

@@ -30,6 +30,7 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
   app.get(
     "/ready",
     {
+      // Readiness is for monitoring: the metrics token (a scraper, an orchestrator's probe) may read it too.
       config: { permission: "metrics.read" },
       schema: {
         operationId: "ready.get",

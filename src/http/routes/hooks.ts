@@ -1,14 +1,20 @@
 // /v1/hooks: Claude Code HTTP hooks from sessions Aegis did not start, and their installations.
+import type {} from "@fastify/rate-limit";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { AuthErrors } from "../../auth";
+import { isAppError } from "../../core/errors";
 import {
   CreatedInstallationSchema,
   CreateInstallationInputSchema,
   HOOK_SECRET_HEADER,
   HookErrors,
   HookEventSchema,
+  HookHeadersSchema,
   HookInputSchema,
   InstallationSchema,
+  permissionHoldMs,
 } from "../../hooks";
 import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
@@ -19,24 +25,47 @@ const errors = {
   401: ErrorResponseSchema,
   403: ErrorResponseSchema,
   404: ErrorResponseSchema,
+  429: ErrorResponseSchema,
 };
 
 export const hookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { hooks, sessions, hookLimits }) => {
+  // Bad secrets count per client address like bad API keys, in a counter of their own (as the
+  // gateway's tokens do): a project whose shell lacks the secret must not lock its user out of the API.
+  const failures = app.createRateLimit({
+    max: hookLimits.maxFailuresPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.ip,
+  });
+  // Before the body is read: an unauthenticated caller gets nothing parsed.
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    const gate = await failures(req, { increment: false });
+    if (!gate.isAllowed && gate.isExceeded) {
+      void reply.header("retry-after", String(Math.max(1, gate.ttlInSeconds)));
+      throw AuthErrors.tooManyFailures();
+    }
+    const header = req.headers[HOOK_SECRET_HEADER];
+    const from = { ip: req.ip, method: req.method, path: req.url.split("?")[0] ?? "" };
+    req.hookInstallation = await hooks
+      .authenticate(Array.isArray(header) ? header[0] : header, from)
+      .catch(async (err: unknown) => {
+        if (isAppError(err) && err.status === 401) await failures(req);
+        throw err;
+      });
+  };
+
   app.post(
     "/hooks/:event",
     {
       // Authenticated by the installation's secret header instead of an API key.
       config: { public: true },
       bodyLimit: hookLimits.bodyLimitBytes,
-      preValidation: async (req) => {
-        const header = req.headers[HOOK_SECRET_HEADER];
-        req.hookInstallation = await hooks.authenticate(Array.isArray(header) ? header[0] : header);
-      },
+      onRequest: authenticate,
       schema: {
         operationId: "hook.receive",
         tags: ["hooks"],
         summary: "Receive a Claude Code HTTP hook (secret in the X-Aegis-Hook-Secret header).",
         params: z.object({ event: HookEventSchema }),
+        headers: HookHeadersSchema,
         body: HookInputSchema,
         response: { 200: z.record(z.string(), z.unknown()), ...errors },
       },
@@ -47,8 +76,7 @@ export const hookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { hooks,
       if (req.body.hook_event_name !== req.params.event) {
         throw HookErrors.eventMismatch({ details: { body: req.body.hook_event_name, url: req.params.event } });
       }
-      // Hold a permission request just short of the hook's own timeout, then let Claude Code decide.
-      const holdMs = Math.max(1000, (hookLimits.timeoutSeconds - 5) * 1000);
+      const holdMs = permissionHoldMs(hookLimits.timeoutSeconds, req.headers["x-aegis-hook-timeout"]);
       return sessions.onHook({ keyId: inst.ownerKeyId, tenant: inst.tenant }, req.body, holdMs);
     },
   );
@@ -65,7 +93,10 @@ export const hookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { hooks,
         response: { 201: CreatedInstallationSchema, ...errors },
       },
     },
-    async (req, reply) => reply.code(201).send(await hooks.install(req.body.name, callerOf(req))),
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send({ ...(await hooks.install(req.body.name, callerOf(req))), timeoutSeconds: hookLimits.timeoutSeconds }),
   );
 
   app.get(

@@ -1,0 +1,184 @@
+// Hook calls face the same limits as the API: bad secrets count as failed authentications, and
+// observed sessions count toward the live-session limits; a session belongs to one tenant.
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import type { TestAegis } from "../support/aegis";
+import { useModelForServers } from "../support/harness";
+import type { ModelServer } from "../support/model-server";
+
+type Json = Record<string, any>;
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, "..", "..");
+let model: ModelServer;
+const startServer = useModelForServers((m) => {
+  model = m;
+});
+
+const hook = (aegis: TestAegis, secret: string | undefined, body: Json) =>
+  fetch(`${aegis.url}/v1/hooks/${body.hook_event_name}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(secret !== undefined ? { "x-aegis-hook-secret": secret } : {}) },
+    body: JSON.stringify(body),
+  });
+const prompt = (session: string) => ({
+  session_id: session,
+  cwd: tmpdir(),
+  hook_event_name: "UserPromptSubmit",
+  prompt: `hello from ${session}`,
+});
+
+async function installFor(aegis: TestAegis, token: string, name: string): Promise<string> {
+  const r = await aegis.api<Json>("POST", "/v1/hooks/installations", { name }, { authorization: `Bearer ${token}` });
+  expect(r.status).toBe(201);
+  return r.body.secret;
+}
+
+async function newKey(aegis: TestAegis, name: string, tenant: string): Promise<string> {
+  const r = await aegis.api<Json>("POST", "/v1/auth/keys", { name, role: "operator", tenant });
+  expect(r.status).toBe(201);
+  return r.body.token;
+}
+
+describe("hook secrets are authentication", () => {
+  it("bad secrets are audited as auth.failed and, past auth.maxFailuresPerMinute, answered 429 with Retry-After", async () => {
+    const aegis = await startServer({ "auth.maxFailuresPerMinute": 3, logLevel: "debug" });
+    const secret = await installFor(aegis, aegis.adminToken, "target");
+    // Well formed and naming a real installation, but not its secret.
+    const forged = secret.replace(/.{8}$/, "AAAAAAAA");
+    const stop = { session_id: "s-auth", cwd: tmpdir(), hook_event_name: "Stop" };
+    // N + 1 failures (counted like bad API keys: the limit is how many may fail before the lock)...
+    const codes: number[] = [];
+    for (const s of [undefined, "nonsense", forged, ""]) codes.push((await hook(aegis, s, stop)).status);
+    expect(codes).toEqual([401, 401, 401, 401]);
+    // ...then 429 with Retry-After, even for the right secret, until the window passes.
+    for (const s of [forged, secret]) {
+      const locked = await hook(aegis, s, stop);
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(((await locked.json()) as Json).error.code).toBe("TOO_MANY_AUTH_FAILURES");
+    }
+
+    // Hook failures have their own counter: the API key still works from this address.
+    const audit = await aegis.api<Json>("GET", "/v1/audit?action=auth.failed&limit=100");
+    expect(audit.status).toBe(200);
+    const records = audit.body.items.filter((r: Json) => r.params.path === "/v1/hooks/Stop");
+    expect(records.map((r: Json) => r.params.reason).sort()).toEqual([
+      "invalid hook secret",
+      "invalid hook secret",
+      "no hook secret",
+      "no hook secret",
+    ]);
+    for (const r of records) {
+      expect(r).toMatchObject({
+        actor: { keyId: null, ip: "127.0.0.1" },
+        action: "auth.failed",
+        outcome: "denied",
+        params: { method: "POST" },
+      });
+    }
+    const forgedRecord = records.find((r: Json) => r.target !== null);
+    expect(forgedRecord.target).toEqual({
+      type: "hook_installation",
+      id: /^ahs_(hki_[0-9a-z]{26})_/.exec(secret)?.[1],
+    });
+    // Neither the secret tried nor the real one is written anywhere we can read.
+    expect(JSON.stringify(audit.body)).not.toContain(forged);
+    expect(aegis.logs.join("")).not.toContain(forged);
+    expect(aegis.logs.join("")).not.toContain(secret);
+    // Nothing reached a session.
+    const sessions = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    expect(sessions.body.items).toEqual([]);
+  });
+});
+
+describe("observed sessions and live-session limits", () => {
+  it("refuses new observed sessions past the per-key and per-tenant limits with 429 TOO_MANY_SESSIONS; Claude Code carries on", async () => {
+    const aegis = await startServer({
+      "limits.concurrentSessionsPerKey": 1,
+      "limits.concurrentSessionsPerTenant": 2,
+    });
+    const admin = await installFor(aegis, aegis.adminToken, "admin");
+    const opA = await installFor(aegis, await newKey(aegis, "op-a", "default"), "op-a");
+    const opB = await installFor(aegis, await newKey(aegis, "op-b", "default"), "op-b");
+
+    expect((await hook(aegis, admin, prompt("lim-1"))).status).toBe(200);
+    const perKey = await hook(aegis, admin, prompt("lim-2"));
+    expect(perKey.status).toBe(429);
+    const perKeyBody = (await perKey.json()) as Json;
+    expect(perKeyBody.error.code).toBe("TOO_MANY_SESSIONS");
+    expect(perKeyBody.error.message).toContain("limits.concurrentSessionsPerKey");
+    expect((await hook(aegis, opA, prompt("lim-3"))).status).toBe(200);
+    const perTenant = await hook(aegis, opB, prompt("lim-4"));
+    expect(perTenant.status).toBe(429);
+    expect(((await perTenant.json()) as Json).error.message).toContain("Tenant default");
+    // A session already observed keeps being followed.
+    expect((await hook(aegis, admin, prompt("lim-1"))).status).toBe(200);
+
+    // The real Claude Code, refused the same way on every hook, still finishes its work.
+    const project = mkdtempSync(join(tmpdir(), "aegis-observed-limit-"));
+    const installed = await run(process.execPath, [
+      join(ROOT, "bin", "ag.js"),
+      "hooks",
+      "install",
+      project,
+      "--server",
+      aegis.url,
+      "--key",
+      aegis.adminToken,
+    ]);
+    const secret = /AEGIS_HOOK_SECRET=(\S+)/.exec(installed.stdout)?.[1] ?? "";
+    expect(secret).toMatch(/^ahs_hki_/);
+    model.script("observed-over-limit", [{ text: "Answered while over the limit." }]);
+    const child = spawn(aegis.claude.claudePath, ["-p", "observed-over-limit: hi", "--output-format", "text"], {
+      cwd: project,
+      env: { ...aegis.claude.env, AEGIS_HOOK_SECRET: secret },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code, out).toBe(0);
+    expect(out).toContain("Answered while over the limit.");
+    const listed = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    expect(listed.body.items.map((s: Json) => s.claudeSessionId).sort()).toEqual(["lim-1", "lim-3"]);
+
+    // Limits count live sessions: once one ends, a new one may start.
+    const end = { session_id: "lim-1", cwd: tmpdir(), hook_event_name: "SessionEnd", reason: "exit" };
+    expect((await hook(aegis, admin, end)).status).toBe(200);
+    expect((await hook(aegis, admin, prompt("lim-2"))).status).toBe(200);
+  });
+
+  it("a hook from another tenant's installation never attaches to a session it did not register", async () => {
+    const aegis = await startServer();
+    const mine = await installFor(aegis, aegis.adminToken, "default tenant");
+    const theirs = await installFor(aegis, await newKey(aegis, "other", "other"), "other tenant");
+    expect((await hook(aegis, mine, prompt("shared-id"))).status).toBe(200);
+    const list = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    const session = list.body.items.find((s: Json) => s.claudeSessionId === "shared-id");
+    expect(session.tenant).toBe("default");
+
+    const intrude = await hook(aegis, theirs, { ...prompt("shared-id"), prompt: "injected by the other tenant" });
+    expect(intrude.status).toBe(403);
+    expect(((await intrude.json()) as Json).error.code).toBe("HOOK_SESSION_FOREIGN");
+    const permission = await hook(aegis, theirs, {
+      session_id: "shared-id",
+      cwd: tmpdir(),
+      hook_event_name: "PermissionRequest",
+      tool_name: "Bash",
+      tool_use_id: "toolu_intrude",
+      tool_input: { command: "ls" },
+    });
+    expect(permission.status).toBe(403);
+    const transcript = await aegis.api<Json>("GET", `/v1/sessions/${session.id}/transcript`);
+    expect(JSON.stringify(transcript.body)).not.toContain("injected by the other tenant");
+    const approvals = await aegis.api<Json>("GET", `/v1/approvals?sessionId=${session.id}`);
+    expect(approvals.body.items).toEqual([]);
+    const after = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    expect(after.body.items.filter((s: Json) => s.claudeSessionId === "shared-id")).toHaveLength(1);
+  });
+});
