@@ -143,7 +143,12 @@ async function hold(
     () => {
       // A closing session (kill, shutdown) settles or keeps its approvals itself.
       if (!live.approvals.has(approvalId) || live.closing) return;
-      void settleOne(ctx, live, pending, "cancelled", "the turn was interrupted").then(() =>
+      // A held hook (observed session) runs out of time with a TimeoutError; a managed turn is interrupted.
+      const heldTooLong = (req.signal.reason as Error | undefined)?.name === "TimeoutError";
+      const why = heldTooLong
+        ? "no decision before the hook's timeout; Claude Code's own permission prompt decides"
+        : "the turn was interrupted";
+      void settleOne(ctx, live, pending, "cancelled", why).then(() =>
         pending.resolve({ behavior: "deny", message: "The turn was interrupted.", interrupt: true }),
       );
     },
