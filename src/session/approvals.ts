@@ -66,6 +66,8 @@ export async function applyVerdict(
     });
   });
   if (verdict === "allow") return { behavior: "allow" };
+  const call = live.tools.get(req.toolUseId);
+  if (call) call.deniedByPolicy = true;
   await noteFailure(ctx, live, callKey(req.toolName, req.input), `${req.toolName} denied by policy`);
   return { behavior: "deny", message: `Denied by policy: ${gate.reason}` };
 }

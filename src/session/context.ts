@@ -42,7 +42,8 @@ export interface LiveSession {
   queue: Array<{ text: string; itemId: string; traceparent?: string | undefined }>;
   turn: ActiveTurn | null;
   approvals: Map<string, PendingDecision>;
-  tools: Map<string, { itemId: string; name: string; input: unknown; startedAt: number }>;
+  /** Tool calls under way; `deniedByPolicy` marks one the policy refused (its error result is not counted again). */
+  tools: Map<string, { itemId: string; name: string; input: unknown; startedAt: number; deniedByPolicy?: boolean }>;
   closing: boolean;
   ready: boolean;
   breaker: { key: string | null; count: number; tripped: boolean };

@@ -258,8 +258,10 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
         );
       });
       if (!started) return;
-      if (e.isError) await noteFailure(ctx, live, callKey(started.name, started.input), `${started.name} kept failing`);
-      else noteSuccess(live);
+      // A call the policy denied was counted by the deny; its error result is the same failure.
+      if (e.isError && !started.deniedByPolicy)
+        await noteFailure(ctx, live, callKey(started.name, started.input), `${started.name} kept failing`);
+      else if (!e.isError) noteSuccess(live);
       return;
     }
     case "api_retry":

@@ -45,6 +45,15 @@ export async function storePrompt(
 
 /** Starts the next queued prompt if the session is ready and no turn runs. */
 export async function runNext(ctx: SessionContext, live: LiveSession): Promise<void> {
+  if (live.breaker.tripped) {
+    // A tripped breaker holds the queue until a person acts (a message resets it and runs the queue);
+    // the session waits idle meanwhile.
+    if (!live.turn && !live.closing && live.queue.length > 0)
+      await ctx.transact((tx) =>
+        transition(tx, ctx, live.id, "idle", { reason: "breaker tripped: queued prompts wait" }),
+      );
+    return;
+  }
   if (!canStartTurn(live)) return;
   const next = live.queue.shift();
   if (!next || !live.handle) return;

@@ -1,5 +1,5 @@
 // Tool calls that need a decision: approve, reject, escape and interrupt, with the real Claude Code.
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -72,6 +72,54 @@ describe("approvals", () => {
     expect(m.body.approvals).toMatchObject({ total: 1, approved: 1 });
     const lat = await aegis.api<Json>("GET", `/v1/sessions/${id}/latency`);
     expect(lat.body.approvalWait.count).toBe(1);
+    sse.close();
+  });
+
+  it("an approved Edit changes the file on disk, and the transcript keeps the call with its input and result", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aegis-edit-"));
+    const file = join(dir, "notes.txt");
+    writeFileSync(file, "alpha\nbeta\ngamma\n");
+    const edit = { file_path: file, old_string: "beta", new_string: "BETA (edited)" };
+    // Claude Code refuses to edit a file it has not read in this conversation, so it reads first.
+    const script = model.script("apr-edit", [
+      { toolUse: { name: "Read", input: { file_path: file } } },
+      { text: "Editing.", toolUse: { name: "Edit", input: edit } },
+      { text: "Edited." },
+    ]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "apr-edit: fix the note" });
+    const id = created.body.id;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
+    const requested = await sse.waitForType("approval.requested");
+    expect(requested.data.data).toMatchObject({ toolName: "Edit", input: edit });
+    expect(readFileSync(file, "utf8")).toBe("alpha\nbeta\ngamma\n");
+    await aegis.api("POST", `/v1/sessions/${id}/approve`, {});
+    await sse.waitTurnsEnded(1);
+    expect(readFileSync(file, "utf8")).toBe("alpha\nBETA (edited)\ngamma\n");
+    expect(sse.of("approval.requested")).toHaveLength(1);
+    expect(lastToolResult(script.requests[2])[0]?.is_error).toBeFalsy();
+    const completed = sse.of("tool.completed").map((e) => e.data.data);
+    expect(completed.map((c) => [c.toolName, c.isError])).toEqual([
+      ["Read", false],
+      ["Edit", false],
+    ]);
+
+    const t = await aegis.api<Json>("GET", `/v1/sessions/${id}/transcript`);
+    expect(t.body.items.map((i: Json) => i.kind)).toEqual([
+      "user",
+      "tool",
+      "assistant",
+      "tool",
+      "approval",
+      "assistant",
+    ]);
+    const read = t.body.items[1].data;
+    expect(read).toMatchObject({ toolName: "Read", status: "completed", isError: false, input: { file_path: file } });
+    expect(read.result).toContain("beta");
+    const tool = t.body.items[3].data;
+    expect(tool).toMatchObject({ toolName: "Edit", status: "completed", isError: false, input: edit });
+    expect(tool.result).toContain(file);
+    expect(tool.result).toMatch(/updated/i);
+    expect(t.body.items[4].data).toMatchObject({ toolName: "Edit", decision: "allow_once" });
     sse.close();
   });
 

@@ -97,6 +97,109 @@ describe("policies", () => {
     sse.close();
   });
 
+  it("reject_always adds a session deny rule, so the next identical call is refused without asking", async () => {
+    const d = dir();
+    // No server rule matches mkdir, so it is asked about until a person says never.
+    const mkdir = { toolUse: { name: "Bash", input: { command: "mkdir -p never/here", description: "mkdir" } } };
+    const script = model.script("pol-never", [mkdir, { text: "first" }, mkdir, { text: "second" }]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: "pol-never: make it" })).body;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    const req = await sse.waitForType("approval.requested");
+    const res = await aegis.api<Json>("POST", `/v1/approvals/${req.data.data.approvalId}`, {
+      decision: "reject_always",
+      message: "never make that directory",
+    });
+    expect(res.body).toMatchObject({ status: "rejected", decision: "reject_always" });
+    await sse.waitTurnsEnded(1);
+    expect(toolResultText(lastToolResult(script.requests[1])[0]!)).toContain("never make that directory");
+    const pol = await aegis.api<Json>("GET", `/v1/sessions/${s.id}/policy`);
+    expect(pol.body.policy.rules).toHaveLength(1);
+    expect(pol.body.policy.rules[0]).toMatchObject({
+      tool: "Bash",
+      command: { glob: "mkdir -p never/here" },
+      decision: "deny",
+      reason: "rejected always by bootstrap",
+    });
+    expect(pol.body.policy.rules[0].overridesAsk).toBeUndefined();
+
+    await aegis.api("POST", `/v1/sessions/${s.id}/messages`, { text: "pol-never: again" });
+    await sse.waitTurnsEnded(2);
+    expect(sse.of("approval.requested")).toHaveLength(1);
+    expect(sse.of("policy.decided").at(-1)?.data.data).toMatchObject({
+      toolName: "Bash",
+      decision: "deny",
+      reason: "rejected always by bootstrap",
+      rule: { layer: "session", index: 0 },
+    });
+    const told = lastToolResult(script.requests[3])[0]!;
+    expect(told.is_error).toBe(true);
+    expect(toolResultText(told)).toContain("Denied by policy: rejected always by bootstrap");
+    expect(existsSync(join(d, "never"))).toBe(false);
+    const audit = await aegis.api<Json>("GET", `/v1/audit?sessionId=${s.id}&action=policy.deny`);
+    expect(audit.body.items).toHaveLength(1);
+    sse.close();
+  });
+
+  it("a key's policy layer decides the calls of that key's sessions only", async () => {
+    const newKey = async (name: string) => {
+      const res = await aegis.api<Json>("POST", "/v1/auth/keys", { name, role: "operator" });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body as { id: string; token: string };
+    };
+    const strict = await newKey("pol-key-strict");
+    const other = await newKey("pol-key-other");
+    // The server layer allows touch; the strict key's own layer denies it, and a deny in any layer wins.
+    const put = await aegis.api<Json>("PUT", `/v1/policies/keys/${strict.id}`, {
+      rules: [{ tool: "Bash", command: { glob: "touch *" }, decision: "deny", reason: "this key may not touch" }],
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body).toMatchObject({ scope: { type: "key", id: strict.id }, version: 1 });
+    const view = await aegis.api<Json>("GET", `/v1/policies/keys/${strict.id}`);
+    expect(view.body).toMatchObject({ source: "api", version: 1, policy: { rules: [{ decision: "deny" }] } });
+
+    const touch = { toolUse: { name: "Bash", input: { command: "touch touched.txt", description: "touch" } } };
+    const runAs = async (key: { token: string }, marker: string) => {
+      const d = dir();
+      const script = model.script(marker, [touch, { text: "done" }]);
+      const created = await aegis.api<Json>(
+        "POST",
+        "/v1/sessions",
+        { workDir: d, prompt: `${marker}: touch it` },
+        { authorization: `Bearer ${key.token}` },
+      );
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
+      await sse.waitTurnsEnded(1);
+      sse.close();
+      return { d, script, sse, id: created.body.id as string };
+    };
+
+    const denied = await runAs(strict, "pol-key-strict");
+    expect(existsSync(join(denied.d, "touched.txt"))).toBe(false);
+    expect(denied.sse.of("policy.decided")[0]?.data.data).toMatchObject({
+      decision: "deny",
+      reason: "this key may not touch",
+      rule: { layer: "key", index: 0 },
+    });
+    expect(toolResultText(lastToolResult(denied.script.requests[1])[0]!)).toContain(
+      "Denied by policy: this key may not touch",
+    );
+    const dry = await aegis.api<Json>("POST", "/v1/policies/evaluate", {
+      toolName: "Bash",
+      input: { command: "touch x" },
+      sessionId: denied.id,
+    });
+    expect(dry.body).toMatchObject({ decision: "deny", rule: { layer: "key" } });
+
+    const allowed = await runAs(other, "pol-key-other");
+    expect(existsSync(join(allowed.d, "touched.txt"))).toBe(true);
+    expect(allowed.sse.of("policy.decided")[0]?.data.data).toMatchObject({
+      decision: "allow",
+      rule: { layer: "server", index: 1 },
+    });
+    expect(allowed.sse.of("approval.requested")).toHaveLength(0);
+  });
+
   it("allow_always also stands against the ask rule that caused it; a deny rule still wins", async () => {
     const d = dir();
     // The server policy says Write: ask. A person answers allow_always for this file.

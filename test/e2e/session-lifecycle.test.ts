@@ -104,6 +104,36 @@ describe("session lifecycle", () => {
     sse.close();
   });
 
+  it("a reply with a thinking block completes the turn; only its text becomes the message", async () => {
+    const thought = "private-pondering about the answer";
+    model.script("life-think", [{ thinking: thought, text: "The visible answer.", chunks: 4 }]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", {
+      workDir: freshDir(),
+      prompt: "life-think: think first",
+    });
+    const id = created.body.id;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
+    await sse.waitTurnsEnded(1);
+    expect(sse.of("session.status_changed").at(-1)?.data.data.reason).toBe("turn completed");
+    expect(sse.of("turn.failed")).toHaveLength(0);
+    const deltas = sse
+      .of("message.delta")
+      .map((e) => e.data.data.text)
+      .join("");
+    expect(deltas).toBe("The visible answer.");
+    expect(sse.of("message.completed").map((e) => e.data.data.text)).toEqual(["The visible answer."]);
+    expect(sse.of("model.responded")[0]?.data.data.stopReason).toBe("end_turn");
+    // Thinking is neither streamed nor stored anywhere a client can read it.
+    expect(JSON.stringify(sse.events)).not.toContain("pondering");
+    const t = await aegis.api<Json>("GET", `/v1/sessions/${id}/transcript`);
+    expect(t.body.items.map((i: Json) => [i.kind, i.data.text])).toEqual([
+      ["user", "life-think: think first"],
+      ["assistant", "The visible answer."],
+    ]);
+    expect(JSON.stringify(t.body)).not.toContain("pondering");
+    sse.close();
+  });
+
   it("queues a message sent during a running turn and runs it next", async () => {
     model.script("life-queue", [{ text: "slow first reply", delayMs: 150, chunks: 6 }, { text: "queued reply" }]);
     const dir = freshDir();
