@@ -80,14 +80,22 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
     if (route.url.startsWith("/v1") && !config.public && !config.permission) {
       throw new Error(`route ${route.method} ${route.url} declares neither a permission nor public: true`);
     }
+    // Read when asked: a plugin's own onRoute hook (the docs marking its pages public) runs after this one.
+    const now = () => (route.config ?? {}) as typeof config;
     for (const method of [route.method].flat()) {
       if (method === "HEAD") continue;
       table.push({
         method,
         url: route.url,
-        permission: config.permission ?? null,
-        public: config.public === true,
-        sseToken: config.sseToken === true,
+        get permission() {
+          return now().permission ?? null;
+        },
+        get public() {
+          return now().public === true;
+        },
+        get sseToken() {
+          return now().sseToken === true;
+        },
       });
     }
   });

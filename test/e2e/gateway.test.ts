@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { request } from "undici";
 import { describe, expect, it } from "vitest";
 import { SseClient, startAegis, type TestAegis } from "../support/aegis";
 import { useModelForServers } from "../support/harness";
@@ -142,6 +143,11 @@ describe("model gateway", () => {
     const huge = await gatewayCall(aegis, "/v1/messages", token, { pad: "x".repeat(33 * 1024 * 1024) });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as Json).error.type).toBe("request_too_large");
+    // A request Fastify itself cannot take (QUERY without a content type) is a 4xx, never a 500.
+    const odd = await request(`${aegis.url}/gateway/api/hello`, { method: "QUERY" as "GET" });
+    expect(odd.statusCode).toBeGreaterThanOrEqual(400);
+    expect(odd.statusCode).toBeLessThan(500);
+    expect(((await odd.body.json()) as Json).error.type).toBe("invalid_request_error");
     await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
   });
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SseClient } from "../support/aegis";
 import { type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
+import { until } from "../support/until";
 
 type Json = Record<string, any>;
 const TOKEN = "hooks-restart-admin-token-0123456789";
@@ -32,16 +33,6 @@ async function api(
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, body: (await res.json()) as Json };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const hook = (base: string, secret: string, body: Json) =>

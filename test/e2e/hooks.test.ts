@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { TestAegis } from "../support/aegis";
 import { useAegis } from "../support/harness";
 import type { ModelServer } from "../support/model-server";
+import { until } from "../support/until";
 
 type Json = Record<string, any>;
 const run = promisify(execFile);
@@ -67,16 +68,6 @@ function claude(
     child.on("exit", (code) => resolve({ code, out })),
   );
   return { child, done };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe("observed sessions through Claude Code hooks", () => {

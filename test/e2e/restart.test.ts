@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClaudeEnv, makeClaudeEnv } from "../support/claude-env";
 import { type ModelServer, startModelServer } from "../support/model-server";
 import { type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
+import { until } from "../support/until";
 
 type Json = Record<string, any>;
 const TOKEN = "restart-test-admin-token-0123456789";
@@ -41,16 +42,6 @@ async function api(
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, body: (await res.json()) as Json };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const statusOf = (base: string, id: string, want: string) =>

@@ -1,5 +1,7 @@
-// Secrets never leave the server: not in responses (beyond the one that hands a new key out),
-// not in events, not in the audit trail, not in log lines.
+// Secrets never leave the server: not in responses (beyond the one that hands a new key or hook
+// secret out), not in events, not in the audit trail, not in log lines. Covered: API keys (also
+// rotated), SSE tokens, the bootstrap and metrics tokens, hook installation secrets, a session's
+// gateway token (in its Claude Code's environment), the upstream API key and a session's own env.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,14 +13,21 @@ import type { ModelServer } from "../support/model-server";
 type Json = Record<string, any>;
 let model: ModelServer;
 let aegis: TestAegis;
+const metricsToken = `metrics-${"s3cr3t".repeat(5)}`;
 
 useAegis(
   (m, a) => {
     model = m;
     aegis = a;
   },
-  { logLevel: "trace" },
+  { logLevel: "trace", "metrics.token": metricsToken },
 );
+
+/** Reads the gateway token back from a tool call that printed it reversed (past the transcript's scrubbing). */
+function reversedToken(transcript: Json): string {
+  const out = transcript.items.map((i: Json) => String(i.data?.result ?? "")).join("\n");
+  return [...(/REV=(\S+)/.exec(out)?.[1] ?? "")].reverse().join("");
+}
 
 describe("secrets", () => {
   it("appear in no response, event, audit record or log line", async () => {
@@ -40,6 +49,16 @@ describe("secrets", () => {
 
     model.script("secrets-run", [
       { toolUse: { name: "Bash", input: { command: "echo $MY_DB_PASSWORD | wc -c", description: "length" } } },
+      {
+        toolUse: {
+          name: "Bash",
+          // Printed as is (the transcript must scrub it) and reversed (so the test can read it back).
+          input: {
+            command: 'printf "KEY=%s REV=%s" "$ANTHROPIC_API_KEY" "$(printf %s "$ANTHROPIC_API_KEY" | rev)"',
+            description: "key",
+          },
+        },
+      },
       { text: "done" },
     ]);
     const s = await call(
@@ -57,13 +76,58 @@ describe("secrets", () => {
     await stream.waitTurnsEnded(1);
     stream.close();
     await call("GET", `/v1/sessions/${s.body.id}`, undefined, as(newToken));
-    await call("GET", `/v1/sessions/${s.body.id}/transcript`, undefined, as(newToken));
+    const transcript = await call("GET", `/v1/sessions/${s.body.id}/transcript`, undefined, as(newToken));
+    // The session's gateway token: in its Claude Code's environment, and it works at the gateway.
+    const gatewayToken = reversedToken(transcript.body);
+    expect(gatewayToken).toMatch(/^aegis-gw-.{20}/);
+    expect(JSON.stringify(transcript.body)).toContain("KEY=[redacted] REV=");
+    const gateway = (token: string) =>
+      fetch(`${aegis.url}/gateway/v1/messages/count_tokens`, {
+        method: "POST",
+        headers: { "x-api-key": token, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        body: JSON.stringify({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "hi" }] }),
+      });
+    const counted = await gateway(gatewayToken);
+    expect(counted.status).toBe(200);
+    responses.push(await counted.text());
+
+    // A hook installation's secret, shown once; then used, listed, revoked and tried again.
+    const installed = await aegis.api<Json>("POST", "/v1/hooks/installations", { name: "secret check" });
+    expect(installed.status).toBe(201);
+    const hookSecret: string = installed.body.secret;
+    expect(hookSecret).toMatch(/^ahs_/);
+    const hook = async () => {
+      const res = await fetch(`${aegis.url}/v1/hooks/Stop`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-aegis-hook-secret": hookSecret },
+        body: JSON.stringify({ session_id: "secrets-hook", cwd: tmpdir(), hook_event_name: "Stop" }),
+      });
+      responses.push(await res.text(), JSON.stringify([...res.headers]));
+      return res.status;
+    };
+    expect(await hook()).toBe(200);
+    await call("GET", "/v1/hooks/installations");
+    expect((await call("DELETE", `/v1/hooks/installations/${installed.body.id}`)).status).toBe(200);
+    expect(await hook()).toBe(401);
+
+    // The metrics token: what it may read, what it may not, and in a URL.
+    const metrics = await fetch(`${aegis.url}/metrics`, { headers: as(metricsToken) });
+    expect(metrics.status).toBe(200);
+    responses.push(await metrics.text());
+    expect((await call("GET", "/v1/ready", undefined, as(metricsToken))).status).toBe(200);
+    expect((await call("GET", "/v1/sessions", undefined, as(metricsToken))).status).toBe(403);
+    await call("GET", `/v1/sessions?token=${metricsToken}`);
+    await call("GET", "/v1/auth/whoami", undefined, as(`${metricsToken}x`));
     await call("GET", "/v1/auth/keys");
     await call("GET", "/v1/auth/whoami", undefined, as(opToken));
     await call("GET", "/v1/sessions", undefined, as(`${opToken}x`));
     await call("GET", `/v1/sessions?api_key=${newToken}`);
     await call("GET", `/v1/events?sse_token=${sse}`);
     await call("DELETE", `/v1/sessions/${s.body.id}`, undefined, as(newToken));
+    // Once the session ended its gateway token is refused, and the refusal is audited.
+    const stale = await gateway(gatewayToken);
+    expect(stale.status).toBe(401);
+    responses.push(await stale.text());
 
     const secrets = {
       adminToken: aegis.adminToken,
@@ -72,12 +136,22 @@ describe("secrets", () => {
       sseToken: sse,
       apiKey: String(aegis.claude.env.ANTHROPIC_API_KEY),
       sessionEnv: sessionSecret,
+      gatewayToken,
+      hookSecret,
+      metricsToken,
     };
-    const db = aegis.app.db.withTables<{ events: { data: string }; audit_records: { params: string } }>();
+    const db = aegis.app.db.withTables<{
+      events: { data: string };
+      audit_records: { params: string; action: string };
+    }>();
     const events = (await db.selectFrom("events").select("data").execute()).map((r) => r.data);
-    const audit = (await db.selectFrom("audit_records").select("params").execute()).map((r) => r.params);
+    // Whole audit records: actor, target and params.
+    const audit = (await db.selectFrom("audit_records").selectAll().execute()).map((r) => JSON.stringify(r));
     expect(events.length).toBeGreaterThan(5);
     expect(audit.length).toBeGreaterThan(5);
+    // The places searched hold the records that used each secret.
+    const actions = audit.map((r) => JSON.parse(r).action);
+    expect(actions).toEqual(expect.arrayContaining(["hooks.install", "hooks.revoke", "auth.denied", "auth.failed"]));
     expect(aegis.logs.length).toBeGreaterThan(5);
     const places = { responses, events, audit, logs: aegis.logs };
     const leaks: string[] = [];

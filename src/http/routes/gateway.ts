@@ -45,14 +45,18 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
       : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
         ? GatewayErrors.bodyTooLarge()
         : undefined;
-    if (!known) req.log.error({ err }, "gateway request failed");
-    const status = known?.status ?? 500;
+    // Fastify's own 4xx (a method or content type it cannot take) stays a 4xx, in the Anthropic shape.
+    const clientFault = !known && typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500;
+    if (!known && !clientFault) req.log.error({ err }, "gateway request failed");
+    const status = known?.status ?? (clientFault ? (err.statusCode as number) : 500);
     const body = known
       ? anthropicErrorBody(known)
-      : {
-          type: "error",
-          error: { type: "api_error", message: "Aegis model gateway: internal error; see the server log." },
-        };
+      : clientFault
+        ? { type: "error", error: { type: "invalid_request_error", message: `Aegis model gateway: ${err.message}` } }
+        : {
+            type: "error",
+            error: { type: "api_error", message: "Aegis model gateway: internal error; see the server log." },
+          };
     return reply
       .code(status)
       .header("x-should-retry", status >= 500 ? "true" : "false")

@@ -1,0 +1,120 @@
+// Restart where the resume fails: a session live at shutdown whose Claude Code conversation is
+// gone ends `failed` with RESUME_FAILED after the next start, instead of hanging in `starting`.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SseClient } from "../support/aegis";
+import { type ClaudeEnv, makeClaudeEnv } from "../support/claude-env";
+import { type ModelServer, startModelServer } from "../support/model-server";
+import { type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
+import { until } from "../support/until";
+
+type Json = Record<string, any>;
+const TOKEN = "restart-fail-admin-token-0123456789";
+let model: ModelServer;
+let claude: ClaudeEnv;
+const cleanup: string[] = [];
+const running: ServerProcess[] = [];
+
+beforeAll(async () => {
+  model = await startModelServer();
+  claude = makeClaudeEnv(model.url);
+});
+afterAll(async () => {
+  for (const p of running) p.child.kill("SIGKILL");
+  await model?.close();
+  claude?.cleanup();
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+});
+
+async function api(base: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(base + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+const statusOf = (base: string, id: string, want: string) =>
+  until(`${id} to be ${want}`, async () => {
+    const s = await api(base, "GET", `/v1/sessions/${id}`);
+    return s.body.status === want ? s.body : undefined;
+  });
+
+/** Claude Code's stored transcripts of one conversation, under CLAUDE_CONFIG_DIR/projects/<dir>/. */
+function transcriptsOf(claudeSessionId: string): string[] {
+  const projects = join(claude.configDir, "projects");
+  return readdirSync(projects, { recursive: true, encoding: "utf8" })
+    .filter((p) => p.endsWith(`${claudeSessionId}.jsonl`))
+    .map((p) => join(projects, p));
+}
+
+describe("restart survival when the resume fails", () => {
+  it("a session whose conversation is gone ends failed with RESUME_FAILED; its neighbour resumes", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-fail-"));
+    cleanup.push(dataDir);
+    writeConfig(dataDir, {
+      port: 0,
+      logLevel: "warn",
+      runtime: { env: claude.env },
+      auth: { token: TOKEN },
+      security: { allowedWorkDirs: [tmpdir()] },
+    });
+    model.script("resume-lost", [{ text: "Noted; this conversation will be lost." }]);
+    model.script("resume-kept", [{ text: "Noted; this one stays." }]);
+
+    const first = await startServerProcess(dataDir);
+    running.push(first);
+    const start = async (marker: string) => {
+      const work = mkdtempSync(join(tmpdir(), `aegis-${marker}-`));
+      cleanup.push(work);
+      const created = await api(first.url, "POST", "/v1/sessions", { workDir: work, prompt: `${marker}: hello` });
+      expect(created.status).toBe(201);
+      // Idle after its first turn: the conversation started, so the next start must resume it.
+      return statusOf(first.url, created.body.id, "idle");
+    };
+    const lost = await start("resume-lost");
+    const kept = await start("resume-kept");
+
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    const files = transcriptsOf(lost.claudeSessionId);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) rmSync(f);
+    expect(transcriptsOf(kept.claudeSessionId).length).toBeGreaterThan(0);
+
+    const second = await startServerProcess(dataDir);
+    running.push(second);
+    const failed = await statusOf(second.url, lost.id, "failed");
+    expect(failed.error.code).toBe("RESUME_FAILED");
+    expect(failed.error.message).toContain("Claude Code could not start");
+    expect(failed.error.message).toContain(`No conversation found with session ID: ${lost.claudeSessionId}`);
+    const resumed = await statusOf(second.url, kept.id, "idle");
+    expect(resumed.error).toBeNull();
+
+    // The failure is on record: the status change and session.ended carry the code; the resume was audited.
+    const stream = new SseClient(`${second.url}/v1/sessions/${lost.id}/events?after=0`, {
+      authorization: `Bearer ${TOKEN}`,
+    });
+    const ended = await stream.waitForType("session.ended");
+    stream.close();
+    expect(ended.data.data).toMatchObject({ status: "failed", error: { code: "RESUME_FAILED" } });
+    const changed = stream.of("session.status_changed").map((e) => e.data.data);
+    expect(changed.slice(-2)).toMatchObject([
+      { to: "starting", reason: "server restarted" },
+      { from: "starting", to: "failed", reason: "RESUME_FAILED" },
+    ]);
+    const audit = await api(second.url, "GET", `/v1/audit?sessionId=${lost.id}&action=session.resume`);
+    expect(audit.body.items).toHaveLength(1);
+    const sent = await api(second.url, "POST", `/v1/sessions/${lost.id}/messages`, { text: "are you there?" });
+    expect(sent.status).toBe(409);
+    expect(sent.body.error.code).toBe("SESSION_NOT_LIVE");
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+});
