@@ -89,7 +89,8 @@ export const AuditListFilterSchema = z.object({
     .nonnegative()
     .optional()
     .describe("Return records after this seq (paging)."),
-  limit: z.coerce.number<string | number>().int().min(1).max(1000).default(100),
+  // 1001: the API's largest page (1000) plus the one record that tells whether another page follows.
+  limit: z.coerce.number<string | number>().int().min(1).max(1001).default(100),
 });
 export type AuditListFilter = z.input<typeof AuditListFilterSchema>;
 

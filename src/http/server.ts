@@ -14,6 +14,7 @@ import {
 import type { Logger } from "../core/log";
 import { type AuthPluginDeps, type RouteAccess, registerAuth } from "./auth";
 import { frameworkErrors, registerErrorHandling } from "./errors";
+import { registerJsonParser } from "./json";
 import { analyticsRoutes } from "./routes/analytics";
 import { approvalRoutes } from "./routes/approvals";
 import { auditRoutes } from "./routes/audit";
@@ -52,12 +53,15 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger.child({ module: "http" }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit,
     return503OnClosing: true,
+    // A request (headers and body) must arrive within a minute: a half-sent body cannot hold a socket.
+    requestTimeout: 60_000,
     frameworkErrors,
   });
   if (deps.tracing) await app.register(deps.tracing);
   registerErrorHandling(app);
   // JSON only: a text/plain body would otherwise reach the handlers as a string.
   app.removeContentTypeParser("text/plain");
+  registerJsonParser(app);
   app.addHook("preClose", async () => deps.sse.hub.closeAll());
   app.addHook("onResponse", async (req, reply) => {
     // Event streams (the only routes taking sse_token) last as long as the client stays; not latency.

@@ -113,3 +113,13 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     expect(analyseCommand("rm -rf / && echo 'open").parts.map((p) => p.allowForms[0])).toEqual(["rm -rf /"]);
   });
 });
+
+describe("nesting far past what Bash follows", () => {
+  it.each([
+    ["$(", ")"],
+    ["(", ")"],
+  ])("is a problem to report, not a crash (%s … %s, 5000 deep)", (open, close) => {
+    const command = `${open.repeat(5000)}rm -rf /${close.repeat(5000)}`;
+    expect(analyseCommand(command).problem).toMatch(/nested too deeply/);
+  });
+});

@@ -157,9 +157,13 @@ interface Heredoc {
   expands: boolean;
 }
 
+/** Bash itself gives up long before this many nested substitutions or subshells. */
+const MAX_NESTING = 100;
+
 /** One pass over the source; substitutions and subshells recurse into scanUntil with their closer. */
 class Scanner {
   private problem: string | null = null;
+  private level = 0;
 
   constructor(
     private readonly src: string,
@@ -179,6 +183,17 @@ class Scanner {
 
   /** Scans commands from i until `close` (")" or "`") at this level; returns the index after it. */
   private scanUntil(start: number, close: ")" | "`" | null): number {
+    // Each nesting is a call deeper; past any real command's depth, stop instead of overflowing.
+    if (this.level >= MAX_NESTING) return this.fail("substitutions are nested too deeply to follow");
+    this.level++;
+    try {
+      return this.scanLevel(start, close);
+    } finally {
+      this.level--;
+    }
+  }
+
+  private scanLevel(start: number, close: ")" | "`" | null): number {
     const s = this.src;
     let text = "";
     let words: string[] = [];

@@ -3,7 +3,7 @@
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
-import type { RuntimeEvent } from "../runtime/types";
+import type { RuntimeEvent, RuntimeHandle } from "../runtime/types";
 import { joined } from "../store/tx";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
@@ -23,16 +23,25 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
   if (live.closing) return;
   // The session's gateway token is its own, but it must not reach transcripts or events.
   live.secrets = [path?.env.ANTHROPIC_API_KEY, path?.env.ANTHROPIC_AUTH_TOKEN].filter((v): v is string => !!v);
-  const handle = ctx.runtime.start({
-    claudeSessionId: s.claudeSessionId,
-    resume,
-    workDir: s.workDir,
-    model: s.model ?? ctx.config.sessions.defaultModel,
-    permissionMode: s.permissionMode,
-    ...s.options,
-    ...(path ? { env: { ...s.options.env, ...path.env }, unsetEnv: path.unsetEnv } : {}),
-    onPermission: (req) => requestPermission(ctx, live, s.workDir, req),
-  });
+  let handle: RuntimeHandle;
+  try {
+    handle = ctx.runtime.start({
+      claudeSessionId: s.claudeSessionId,
+      resume,
+      workDir: s.workDir,
+      model: s.model ?? ctx.config.sessions.defaultModel,
+      permissionMode: s.permissionMode,
+      ...s.options,
+      ...(path ? { env: { ...s.options.env, ...path.env }, unsetEnv: path.unsetEnv } : {}),
+      onPermission: (req) => requestPermission(ctx, live, s.workDir, req),
+    });
+  } catch (err) {
+    // The process could not even be spawned (e.g. an argument the OS refuses): the session fails,
+    // the server does not.
+    const code = resume ? SessionFailureCodes.resumeFailed : SessionFailureCodes.startFailed;
+    await fail(ctx, live, code, `Claude Code could not start: ${(err as Error).message}`);
+    return;
+  }
   live.handle = handle;
   void consume(ctx, live);
 

@@ -46,6 +46,11 @@ export const SessionErrors = {
     409,
     "This is an observed session (Claude Code started outside Aegis); Aegis can decide its tool calls but not send it prompts or interrupt it.",
   ),
+  modeRefused: defineError(
+    "PERMISSION_MODE_REFUSED",
+    409,
+    "Claude Code refused this permission mode for the running session (bypassPermissions needs a session created with it); create a new session with the mode instead.",
+  ),
   notWorking: defineError(
     "SESSION_NOT_WORKING",
     409,

@@ -69,7 +69,9 @@ export async function recoverSessions(ctx: SessionContext): Promise<number> {
         outcome: "ok",
       });
     });
-    void startRuntime(ctx, live, s, s.conversationStarted);
+    startRuntime(ctx, live, s, s.conversationStarted).catch((err: unknown) =>
+      ctx.log.error({ err, sessionId: s.id }, "could not resume the session"),
+    );
   }
   return rows.length;
 }

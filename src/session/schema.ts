@@ -12,21 +12,28 @@ export const SessionNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' and '-', starting with a letter or digit")
   .refine((n) => !n.startsWith("ses_"), "must not start with 'ses_' (reserved for ids)");
 
-const ToolNameList = z.array(z.string().min(1).max(200)).max(200);
+/** What goes to Claude Code as a command-line argument or environment value: no NUL (no OS takes one). */
+const argString = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes("\0"), "must not contain a NUL character");
+
+const ToolNameList = z.array(argString(200).min(1)).max(200);
 
 export const CreateSessionInputSchema = z.strictObject({
   workDir: z.string().min(1).max(4096).describe("Directory Claude Code works in; must exist on the server."),
   name: SessionNameSchema.optional().describe("Unique among live sessions; usable in place of the id."),
   prompt: z.string().min(1).max(1_000_000).optional().describe("First prompt; sent as soon as the session is ready."),
-  model: z.string().min(1).max(200).optional(),
+  model: argString(200).min(1).optional(),
   permissionMode: PermissionModeSchema.optional(),
   allowedTools: ToolNameList.optional(),
   disallowedTools: ToolNameList.optional(),
-  appendSystemPrompt: z.string().max(100_000).optional(),
+  appendSystemPrompt: argString(100_000).optional(),
   env: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names use letters, digits and _"),
-      z.string().max(32_768),
+      argString(32_768),
     )
     .optional()
     .describe("Extra environment variables for the Claude Code process."),

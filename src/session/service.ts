@@ -168,11 +168,14 @@ export class SessionService {
       });
     } catch (err) {
       this.ctx.lives.delete(record.id);
-      if (String(err).includes("UNIQUE constraint failed: sessions.name"))
+      // The live-name index (tenant, name): a concurrent create took the name first.
+      if (/UNIQUE constraint failed: sessions\.(tenant, sessions\.)?name/.test(String(err)))
         throw SessionErrors.nameTaken({ details: { name: input.name } });
       throw err;
     }
-    void startRuntime(this.ctx, live, record, record.conversationStarted);
+    startRuntime(this.ctx, live, record, record.conversationStarted).catch((err: unknown) =>
+      this.ctx.log.error({ err, sessionId: record.id }, "could not start the session"),
+    );
     return { session: await this.get(record.id, caller), reused: false };
   }
 
@@ -323,7 +326,7 @@ export class SessionService {
         await handle.setPermissionMode(mode);
       } catch (err) {
         await record(before, { error: (err as Error).message });
-        throw err;
+        throw SessionErrors.modeRefused({ details: { permissionMode: mode, cause: (err as Error).message } });
       }
     }
     return this.get(live.id, caller);

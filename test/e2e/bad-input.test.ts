@@ -1,4 +1,7 @@
 // Bad input never yields a 500: every route in the OpenAPI document gets hostile input.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAegis, type TestAegis } from "../support/aegis";
 
@@ -33,6 +36,13 @@ const bodies: unknown[] = [
   { approvalId: "apr_nope" },
   { permissionMode: "root" },
   { a: { b: { c: { d: { e: { f: [1, [2, [3, [4]]]] } } } } } },
+  // Values Claude Code gets as arguments or environment: a NUL once crashed the server at spawn.
+  { workDir: "/tmp", model: "a\u0000" },
+  { workDir: "/tmp", allowedTools: ["\u0000"] },
+  { workDir: "/tmp", disallowedTools: ["a\u0000"] },
+  { workDir: "/tmp", env: { FOO: "a\u0000" } },
+  // Nested far past any real request (handlers once overflowed the stack walking it).
+  JSON.parse(`${"[".repeat(1000)}${"]".repeat(1000)}`),
 ];
 
 describe("bad input", () => {
@@ -93,5 +103,42 @@ describe("bad input", () => {
     }
     const t = await aegis.api<Record<string, any>>("GET", "/v1/sessions?extra=1");
     expect(t.status).toBe(400);
+    // The largest page the audit API offers (it asks the store for one more record).
+    expect((await aegis.api("GET", "/v1/audit?limit=1000")).status).toBe(200);
+  });
+
+  it("refuses JSON nested deeper than any request needs, with its own code", async () => {
+    const deep = `${'{"a":'.repeat(200)}1${"}".repeat(200)}`;
+    const res = await fetch(`${aegis.url}/v1/policies/evaluate`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${aegis.adminToken}` },
+      body: `{"toolName":"Bash","input":${deep}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Record<string, any>).error.code).toBe("BODY_TOO_DEEP");
+  });
+
+  it("gives two creates racing for one name a 201 and a 409, never a 500", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aegis-race-"));
+    const all = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        aegis.api<Record<string, any>>("POST", "/v1/sessions", { workDir: dir, name: "racer", reuse: false }),
+      ),
+    );
+    const codes = all.map((r) => r.status).sort();
+    expect(codes).toEqual([201, 409, 409, 409, 409]);
+    for (const r of all.filter((x) => x.status === 409)) expect(r.body.error.code).toBe("SESSION_NAME_TAKEN");
+    const created = all.find((r) => r.status === 201);
+    await aegis.api("DELETE", `/v1/sessions/${created?.body.id}`);
+  });
+
+  it("answers HEAD on an event stream at once instead of holding it open", async () => {
+    const res = await fetch(`${aegis.url}/v1/events`, {
+      method: "HEAD",
+      headers: { authorization: `Bearer ${aegis.adminToken}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
   });
 });

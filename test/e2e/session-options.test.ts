@@ -127,6 +127,11 @@ describe("session options", () => {
     expect(script.done).toBe(true);
     const empty = await aegis.api<Json>("PATCH", `/v1/sessions/${id}`, {});
     expect(empty.status).toBe(400);
+    // Claude Code refuses bypassPermissions for a session not started with it: a 409, the mode kept.
+    const refused = await aegis.api<Json>("PATCH", `/v1/sessions/${id}`, { permissionMode: "bypassPermissions" });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("PERMISSION_MODE_REFUSED");
+    expect((await aegis.api<Json>("GET", `/v1/sessions/${id}`)).body.permissionMode).toBe("acceptEdits");
     sse.close();
   });
 });

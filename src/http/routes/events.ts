@@ -26,6 +26,8 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
     "/sessions/:id/events",
     {
       config: { permission: "event.read", sseToken: true },
+      // A HEAD would hold the stream open without ever sending its headers.
+      exposeHeadRoute: false,
       schema: {
         operationId: "session.events",
         tags: ["events"],
@@ -52,6 +54,8 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
     "/events",
     {
       config: { permission: "event.read", sseToken: true },
+      // A HEAD would hold the stream open without ever sending its headers.
+      exposeHeadRoute: false,
       schema: {
         operationId: "event.stream",
         tags: ["events"],
