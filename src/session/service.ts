@@ -14,9 +14,10 @@ import { type LiveSession, newLive, type SessionContext, settleApprovals, transi
 import { flushDeltaIn } from "./deltas";
 import { fail, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
-import { SessionCreated, SessionUpdated } from "./events";
+import { SessionCreated } from "./events";
 import { checkEnv, checkLimits, checkWorkDir } from "./guard";
 import { type HookResponse, onHook } from "./hooks";
+import { changePermissionMode } from "./mode";
 import type { Observer } from "./observed";
 import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
@@ -308,27 +309,7 @@ export class SessionService {
 
   async update(idOrName: string, input: UpdateSessionInput, caller: Caller): Promise<Session> {
     const live = await this.driven(idOrName, caller);
-    if (input.permissionMode) {
-      const handle = live.handle;
-      if (!live.ready || !handle) throw SessionErrors.notReady();
-      const mode = input.permissionMode;
-      const before = (await this.resolve(live.id, caller, "act")).permissionMode;
-      const record = (m: typeof mode, outcome?: { error: string }) =>
-        this.ctx.transact(async (tx) => {
-          await sessionStore.update(tx.db, live.id, { permissionMode: m }, this.ctx.clock.now().toISOString());
-          tx.emit(event(SessionUpdated, live.id, { permissionMode: m }));
-          const entry = this.audit(caller, "session.update", live.id, { permissionMode: mode });
-          tx.audit(outcome ? { ...entry, outcome: "error", error: outcome.error } : entry);
-        });
-      // Audited first (fail closed), then applied; if Claude Code refuses, the old mode is restored.
-      await record(mode);
-      try {
-        await handle.setPermissionMode(mode);
-      } catch (err) {
-        await record(before, { error: (err as Error).message });
-        throw SessionErrors.modeRefused({ details: { permissionMode: mode, cause: (err as Error).message } });
-      }
-    }
+    if (input.permissionMode) await changePermissionMode(this.ctx, live, input.permissionMode, caller);
     return this.get(live.id, caller);
   }
 
