@@ -26,6 +26,11 @@ export const AuthErrors = {
   ),
   rateLimited: defineError("RATE_LIMITED", 429, "Too many requests for this API key; wait for Retry-After seconds."),
   keyNotFound: defineError("KEY_NOT_FOUND", 404, "No API key with that id."),
+  rotationConflict: defineError(
+    "KEY_ROTATED_MEANWHILE",
+    409,
+    "The key was rotated by another request at the same time; use the token that request returned, or rotate again.",
+  ),
   scopeBeyondRole: defineError("SCOPE_BEYOND_ROLE", 400, "Scopes must be permissions of the key's role."),
   roleAboveCaller: defineError("ROLE_ABOVE_CALLER", 403, "You cannot create a key with more rights than your own."),
 };

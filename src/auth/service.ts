@@ -162,7 +162,9 @@ export class AuthService {
     const token = newToken(key.id);
     const until = new Date(this.deps.clock.now().getTime() + gracePeriodSeconds * 1000).toISOString();
     await this.deps.transact(async (tx) => {
-      await keyStore.rotate(tx.db, id, hashToken(this.deps.serverSecret, token), until);
+      // Against the secret read above: of two rotations at once, one wins and the other is told.
+      const rotated = await keyStore.rotate(tx.db, id, key.secretHash, hashToken(this.deps.serverSecret, token), until);
+      if (!rotated) throw AuthErrors.rotationConflict({ details: { id } });
       tx.audit(this.audit(by, "key.rotate", id, { gracePeriodSeconds, previousValidUntil: until }));
     });
     return { ...publicKey(await this.mustGet(id)), token };

@@ -104,8 +104,9 @@ export const keyStore = {
       .execute();
   },
 
-  async rotate(db: Db, id: string, newHash: string, oldValidUntil: string): Promise<void> {
-    await t(db)
+  /** Rotates only if the secret is still `expectedHash`; false when another rotation came first. */
+  async rotate(db: Db, id: string, expectedHash: string, newHash: string, oldValidUntil: string): Promise<boolean> {
+    const r = await t(db)
       .updateTable("api_keys")
       .set((eb) => ({
         previous_hash: eb.ref("secret_hash"),
@@ -113,7 +114,9 @@ export const keyStore = {
         secret_hash: newHash,
       }))
       .where("id", "=", id)
-      .execute();
+      .where("secret_hash", "=", expectedHash)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   },
 
   async touch(db: Db, id: string, at: string): Promise<void> {
