@@ -1,4 +1,5 @@
 // The one error handler: every failure leaves as { error: { code, message, details } }.
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -99,4 +100,23 @@ export function registerErrorHandling(app: FastifyInstance): void {
       },
     }),
   );
+}
+
+/** Requests Node cannot parse (bad method, headers too large, too slow) get our error shape too. */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "REQUEST_TIMEOUT", "The request did not arrive in time; send the whole request at once."]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "HEADERS_TOO_LARGE", "The request line or headers are too large; shorten the URL or headers."]
+        : [400, "BAD_REQUEST", "The request is not valid HTTP; check the method, headers and Content-Length."];
+  const body = JSON.stringify({ error: { code, message } });
+  if (!socket.writable) return void socket.destroy(err);
+  // end(), not destroy(): closing with the rest of the request unread would reset the connection
+  // and could discard the answer before the client reads it.
+  socket.end(
+    `HTTP/1.1 ${status} ${code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
 }

@@ -13,7 +13,7 @@ import {
 } from "fastify-type-provider-zod";
 import type { Logger } from "../core/log";
 import { type AuthPluginDeps, type RouteAccess, registerAuth } from "./auth";
-import { frameworkErrors, registerErrorHandling } from "./errors";
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./errors";
 import { registerJsonParser } from "./json";
 import { analyticsRoutes } from "./routes/analytics";
 import { approvalRoutes } from "./routes/approvals";
@@ -55,6 +55,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // A request (headers and body) must arrive within a minute: a half-sent body cannot hold a socket.
     requestTimeout: 60_000,
+    clientErrorHandler,
     frameworkErrors,
   });
   if (deps.tracing) await app.register(deps.tracing);

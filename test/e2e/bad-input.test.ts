@@ -1,5 +1,6 @@
 // Bad input never yields a 500: every route in the OpenAPI document gets hostile input.
 import { mkdtempSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -130,6 +131,22 @@ describe("bad input", () => {
     for (const r of all.filter((x) => x.status === 409)) expect(r.body.error.code).toBe("SESSION_NAME_TAKEN");
     const created = all.find((r) => r.status === 201);
     await aegis.api("DELETE", `/v1/sessions/${created?.body.id}`);
+  });
+
+  it("answers a request Node cannot parse in the same error shape", async () => {
+    const port = new URL(aegis.url).port;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => socket.write("FOO / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      let out = "";
+      socket.on("data", (d) => {
+        out += d;
+      });
+      socket.on("close", () => resolve(out));
+      socket.on("error", (err) => (out ? resolve(out) : reject(err)));
+      socket.setTimeout(5000, () => socket.destroy(new Error("no answer")));
+    });
+    expect(raw.startsWith("HTTP/1.1 400")).toBe(true);
+    expect(JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)).error.code).toBe("BAD_REQUEST");
   });
 
   it("answers HEAD on an event stream at once instead of holding it open", async () => {
