@@ -4,7 +4,6 @@
 import { randomUUID } from "node:crypto";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
-import { truncateText } from "../core/truncate";
 import { HookErrors } from "../hooks";
 import type { PermissionDecision } from "../runtime/types";
 import { requestPermission } from "./approvals";
@@ -17,11 +16,11 @@ import {
   transition,
 } from "./context";
 import { handleEvent } from "./driver";
-import { MessageSubmitted, SessionCreated } from "./events";
+import { SessionCreated } from "./events";
 import { checkLimits } from "./guard";
 import { isLive } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { beginTurn } from "./turn";
+import { beginTurn, storePrompt } from "./turn";
 
 export interface Observer {
   keyId: string;
@@ -101,20 +100,8 @@ async function ensureTurn(ctx: SessionContext, live: LiveSession) {
 }
 
 export async function observedPrompt(ctx: SessionContext, live: LiveSession, text: string): Promise<void> {
-  const itemId = newId("tri");
-  await ctx.transact(async (tx) => {
-    const at = ctx.clock.now().toISOString();
-    const stored = truncateText(text, ctx.config.transcript.maxItemChars).text;
-    await sessionStore.addItem(tx.db, live.id, {
-      id: itemId,
-      kind: "user",
-      createdAt: at,
-      updatedAt: at,
-      data: { text: stored },
-    });
-    const short = truncateText(text, ctx.config.events.maxPayloadChars).text;
-    tx.emit(event(MessageSubmitted, live.id, { itemId, text: short, queued: false }));
-  });
+  // Claude Code already has the prompt: stored, never queued.
+  const itemId = await ctx.transact((tx) => storePrompt(tx, ctx, live, text, { queued: false, toQueue: false }));
   if (live.turn) await finishTurn(ctx, live, true, "");
   await beginTurn(ctx, live, itemId);
 }

@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SseClient } from "../support/aegis";
-import { type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
+import { processClient, type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
 import { until } from "../support/until";
 
 type Json = Record<string, any>;
 const TOKEN = "hooks-restart-admin-token-0123456789";
+const { api } = processClient(TOKEN);
 const running: ServerProcess[] = [];
 const cleanup: string[] = [];
 
@@ -17,23 +18,6 @@ afterAll(() => {
   for (const p of running) p.child.kill("SIGKILL");
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
-
-async function api(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: Json }> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Json };
-}
 
 const hook = (base: string, secret: string, body: Json) =>
   fetch(`${base}/v1/hooks/${body.hook_event_name}`, {

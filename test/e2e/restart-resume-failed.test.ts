@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SseClient } from "../support/aegis";
 import { type ClaudeEnv, makeClaudeEnv } from "../support/claude-env";
 import { type ModelServer, startModelServer } from "../support/model-server";
-import { type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
-import { until } from "../support/until";
+import { processClient, type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
 
-type Json = Record<string, any>;
 const TOKEN = "restart-fail-admin-token-0123456789";
+const { api, statusOf } = processClient(TOKEN);
 let model: ModelServer;
 let claude: ClaudeEnv;
 const cleanup: string[] = [];
@@ -27,24 +26,6 @@ afterAll(async () => {
   claude?.cleanup();
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
-
-async function api(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Json };
-}
-
-const statusOf = (base: string, id: string, want: string) =>
-  until(`${id} to be ${want}`, async () => {
-    const s = await api(base, "GET", `/v1/sessions/${id}`);
-    return s.body.status === want ? s.body : undefined;
-  });
 
 /** Claude Code's stored transcripts of one conversation, under CLAUDE_CONFIG_DIR/projects/<dir>/. */
 function transcriptsOf(claudeSessionId: string): string[] {

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { until } from "./until";
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -53,4 +54,28 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
     });
   });
   return { child, url, output: () => out, exited };
+}
+
+type Json = Record<string, any>;
+
+/** A JSON client for servers in their own process, authenticated with `token`. */
+export function processClient(token: string) {
+  const api = async (base: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  /** Polls a session until its status is `want`; returns the session. */
+  const statusOf = (base: string, id: string, want: string) =>
+    until(`${id} to be ${want}`, async () => {
+      const s = await api(base, "GET", `/v1/sessions/${id}`);
+      return s.body.status === want ? s.body : undefined;
+    });
+  return { api, statusOf };
 }
