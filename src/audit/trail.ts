@@ -28,6 +28,12 @@ export interface AuditWriter {
   readonly policy: CheckpointPolicy;
 }
 
+/** The chain head and the last checkpoint, as one append leaves them. */
+interface Known {
+  head: ChainHead;
+  checkpoint: { seq: number; time: string } | null;
+}
+
 export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
   const clock = deps.clock ?? systemClock;
   const signer = deps.signer ?? null;
@@ -39,9 +45,14 @@ export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
    * another writer moved the head meanwhile, the next seq collides with its primary key and the
    * append reads the head again.
    */
-  let known: { head: ChainHead; checkpoint: { seq: number; time: string } | null } | null = null;
+  let known: Known | null = null;
 
-  async function checkpointOn(conn: Db, head: ChainHead, last: { seq: number; time: string } | null) {
+  async function readState(conn: Db): Promise<Known> {
+    const [head, last] = await Promise.all([auditStore.head(conn), auditStore.lastCheckpoint(conn)]);
+    return { head, checkpoint: last ? { seq: last.seq, time: last.time } : null };
+  }
+
+  async function checkpointOn(conn: Db, head: ChainHead, last: Known["checkpoint"]) {
     if (!signer) return null;
     const now = clock.now();
     if (!checkpointDue({ policy, lastSeq: head.seq, lastCheckpoint: last }, now)) return null;
@@ -54,8 +65,8 @@ export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
     if (!signer) return null;
     // One transaction, so a timer and an append cannot both checkpoint the same head.
     const run = async (conn: Db) => {
-      const [head, last] = await Promise.all([auditStore.head(conn), auditStore.lastCheckpoint(conn)]);
-      return checkpointOn(conn, head, last ?? null);
+      const state = await readState(conn);
+      return checkpointOn(conn, state.head, state.checkpoint);
     };
     const cp = await (db.isTransaction ? run(db) : db.transaction().execute(run));
     // Outside a transaction it has committed; inside one, whether it will is not known here.
@@ -64,12 +75,11 @@ export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
     return cp;
   }
 
-  async function appendKnown(conn: Db, entries: readonly AuditInput[], afterCommit: (fn: () => void) => void) {
-    let state = known;
-    if (!state) {
-      const [head, last] = await Promise.all([auditStore.head(conn), auditStore.lastCheckpoint(conn)]);
-      state = { head, checkpoint: last ? { seq: last.seq, time: last.time } : null };
-    }
+  /** Appends on an open transaction; `onCommit` (if any) is told the state to remember once it commits. */
+  async function appendIn(conn: Db, entries: readonly AuditInput[], onCommit?: (fn: () => void) => void) {
+    // Without a commit hook nobody says whether this commits: remember nothing, read fresh.
+    if (!onCommit) known = null;
+    const state = known ?? (await readState(conn));
     let records: AuditRecord[];
     try {
       records = await auditStore.appendMany(conn, entries, clock, state.head);
@@ -77,13 +87,13 @@ export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
       if (!known || !isSeqTaken(err)) throw err;
       // Another writer appended since: read the head in this transaction and go again.
       known = null;
-      return appendKnown(conn, entries, afterCommit);
+      return appendIn(conn, entries, onCommit);
     }
     const last = records.at(-1);
     const head = last ? { seq: last.seq, hash: last.hash } : state.head;
     const cp = await checkpointOn(conn, head, state.checkpoint);
     const next = { head, checkpoint: cp ? { seq: cp.seq, time: cp.time } : state.checkpoint };
-    afterCommit(() => {
+    onCommit?.(() => {
       known = next;
     });
     return records;
@@ -94,14 +104,16 @@ export function createAuditWriter(deps: AuditWriterDeps = {}): AuditWriter {
     checkpointIfDue,
     async append(db, entries, afterCommit) {
       try {
-        if (afterCommit && db.isTransaction) return await appendKnown(db, entries, afterCommit);
-        known = null;
-        const run = async (conn: Db) => {
-          const records = await auditStore.appendMany(conn, entries, clock);
-          await checkpointIfDue(conn);
-          return records;
-        };
-        return await (db.isTransaction ? run(db) : db.transaction().execute(run));
+        if (db.isTransaction) return await appendIn(db, entries, afterCommit);
+        // Its own transaction: committed once execute() returns.
+        let committed: (() => void) | undefined;
+        const records = await db.transaction().execute((conn) =>
+          appendIn(conn, entries, (f) => {
+            committed = f;
+          }),
+        );
+        committed?.();
+        return records;
       } catch (err) {
         known = null;
         throw err;
