@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SseClient, type SseEvent, startAegis, type TestAegis } from "../test/support/aegis";
 import { startModelServer } from "../test/support/model-server";
+import { alternate } from "./alternate";
 
 const GOAL = 1.05;
 const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
@@ -121,18 +122,6 @@ function rows(name: string, through: Timing[], direct: Timing[], goal: boolean) 
     const verdict = goal ? (a / b <= GOAL ? "met" : "NOT met") : "";
     console.log(`${`${name} ${k}`.padEnd(26)}${cells(a, b, a - b, (a / b).toFixed(3))}   ${verdict}`);
   }
-}
-
-/** One uncounted warm-up each, then `n` runs each, alternating which goes first so drift hits both alike. */
-async function alternate<T>(n: number, a: () => Promise<T>, b: () => Promise<T>) {
-  await a();
-  await b();
-  const [xs, ys]: [T[], T[]] = [[], []];
-  for (let i = 0; i < n; i++) {
-    const runs = [[a, xs] as const, [b, ys] as const];
-    for (const [f, into] of i % 2 === 0 ? runs : runs.reverse()) into.push(await f());
-  }
-  return [xs, ys] as const;
 }
 
 async function main() {

@@ -11,6 +11,7 @@ import { SseClient, type SseEvent, startAegis, type TestAegis } from "../test/su
 import { makeClaudeEnv } from "../test/support/claude-env";
 import { type ModelServer, startModelServer } from "../test/support/model-server";
 import { startServerProcess, writeConfig } from "../test/support/server-process";
+import { alternate } from "./alternate";
 
 const GOAL = 1.1;
 const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
@@ -272,18 +273,6 @@ function row(name: string, a: number[], b: number[], judged = true) {
   const ratio = pct(a, 50) / pct(b, 50);
   const cols = cells(pct(a, 50), pct(a, 90), pct(b, 50), pct(b, 90), ratio.toFixed(2));
   console.log(`${name.padEnd(22)}${cols}   ${judged ? (ratio <= GOAL ? "met" : "NOT met") : ""}`);
-}
-
-/** One uncounted warm-up each, then `n` runs each, alternating which goes first so drift hits both alike. */
-async function alternate<T>(n: number, a: () => Promise<T>, b: () => Promise<T>) {
-  await a();
-  await b();
-  const [xs, ys]: [T[], T[]] = [[], []];
-  for (let i = 0; i < n; i++) {
-    const runs = [[a, xs] as const, [b, ys] as const];
-    for (const [f, into] of i % 2 === 0 ? runs : runs.reverse()) into.push(await f());
-  }
-  return [xs, ys] as const;
 }
 
 type Cleanup = Array<() => unknown>;

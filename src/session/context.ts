@@ -7,7 +7,7 @@ import { type EventDef, event } from "../core/events";
 import type { Logger } from "../core/log";
 import type { PermissionDecision, Runtime, RuntimeHandle } from "../runtime/types";
 import type { Db } from "../store/db";
-import type { Transact, Tx } from "../store/tx";
+import { joined, type Transact, type Tx } from "../store/tx";
 import { noDelta, type PendingDelta } from "./deltas";
 import { SessionEnded, SessionStatusChanged } from "./events";
 import { canTransition, isTerminal, type SessionStatus } from "./status";
@@ -101,6 +101,12 @@ export interface SessionContext {
 export interface ModelPath {
   env: Record<string, string>;
   unsetEnv: string[];
+}
+
+/** The context whose units of work join `tx` (they commit with it); `outer` is for what runs later. */
+export function within(ctx: SessionContext, tx: Tx): SessionContext {
+  const outer = ctx.outer ?? ctx;
+  return { ...outer, transact: joined(tx), outer };
 }
 
 export function newLive(id: string): LiveSession {

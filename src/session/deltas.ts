@@ -1,7 +1,6 @@
 // Text deltas, paced: a message's first delta is published at once, the text after it is merged
 // into at most one event per `events.deltaIntervalMs`, and whatever is pending is published before
 // any other event of the session, so readers always see the deltas ahead of the message they build.
-import { joined, type Tx } from "../store/tx";
 import { type LiveSession, publish, type SessionContext } from "./context";
 import { MessageDelta } from "./events";
 
@@ -49,11 +48,6 @@ export async function flushDelta(ctx: SessionContext, live: LiveSession): Promis
   d.text = "";
   d.lastAt = ctx.clock.monotonic();
   await publish(ctx, live.id, MessageDelta, { turnId: d.turnId, text });
-}
-
-/** Publishes the pending delta inside an open unit of work (before the session stops or fails). */
-export function flushDeltaIn(tx: Tx, ctx: SessionContext, live: LiveSession): Promise<void> {
-  return flushDelta({ ...(ctx.outer ?? ctx), transact: joined(tx), outer: ctx.outer ?? ctx }, live);
 }
 
 /** A new message starts: its first delta goes out at once. */

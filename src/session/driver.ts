@@ -4,11 +4,10 @@ import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
 import type { RuntimeEvent, RuntimeHandle } from "../runtime/types";
-import { joined } from "../store/tx";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
-import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition } from "./context";
-import { addDelta, flushDelta, flushDeltaIn, newMessage } from "./deltas";
+import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition, within } from "./context";
+import { addDelta, flushDelta, newMessage } from "./deltas";
 import { SessionFailureCodes } from "./errors";
 import { MessageCompleted, ModelResponded, ToolCalled, ToolCompleted, TurnRetried } from "./events";
 import { type SessionRecord, sessionStore } from "./store";
@@ -75,7 +74,7 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
   live.closing = true;
   ctx.log.warn({ sessionId: live.id, code }, message);
   await ctx.transact(async (tx) => {
-    await flushDeltaIn(tx, ctx, live);
+    await flushDelta(within(ctx, tx), live);
     await settleApprovals(tx, ctx, live, "cancelled", `session failed: ${code}`);
     await sessionStore.abandonTurns(tx.db, live.id, ctx.clock.now().toISOString(), message);
     await transition(tx, ctx, live.id, "failed", { reason: code, error: { code, message } });
@@ -121,7 +120,7 @@ async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
       if (batch.length === 1) await handleEvent(ctx, live, batch[0] as RuntimeEvent);
       else
         await ctx.transact(async (tx) => {
-          const inner = { ...ctx, transact: joined(tx), outer: ctx };
+          const inner = within(ctx, tx);
           for (const e of batch) await handleEvent(inner, live, e);
         });
     } catch (err) {

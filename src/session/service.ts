@@ -7,11 +7,11 @@ import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import type { HookInput } from "../hooks/schema";
-import { joined, type Tx } from "../store/tx";
+import type { Tx } from "../store/tx";
 import { answer, decide, pickPending } from "./approvals";
 import { resetBreaker } from "./breaker";
-import { type LiveSession, newLive, type SessionContext, settleApprovals, transition } from "./context";
-import { flushDeltaIn } from "./deltas";
+import { type LiveSession, newLive, type SessionContext, settleApprovals, transition, within } from "./context";
+import { flushDelta } from "./deltas";
 import { fail, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { SessionCreated } from "./events";
@@ -194,7 +194,7 @@ export class SessionService {
           traceparent: caller.traceparent,
         });
         tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
-        await resetBreaker({ ...this.ctx, transact: joined(tx), outer: this.ctx }, live, caller.principal.keyId);
+        await resetBreaker(within(this.ctx, tx), live, caller.principal.keyId);
         if (!turn) return;
         await recordTurnStart(tx, this.ctx, live, turn, itemId, caller.traceparent);
         tx.afterCommit(() => live.handle?.send(text));
@@ -327,7 +327,7 @@ export class SessionService {
     const settled = await this.ctx.transact(async (tx) => {
       const out = live ? await settleApprovals(tx, this.ctx, live, "cancelled", "session killed") : [];
       // Text Claude Code already streamed goes out before the session ends.
-      if (live) await flushDeltaIn(tx, this.ctx, live);
+      if (live) await flushDelta(within(this.ctx, tx), live);
       await sessionStore.abandonTurns(tx.db, s.id, this.ctx.clock.now().toISOString(), reason);
       await transition(tx, this.ctx, s.id, "stopped", { reason });
       tx.audit(this.audit(caller, "session.kill", s.id, { reason }));
