@@ -78,6 +78,8 @@ export interface SseStream {
 }
 
 const settled = Promise.resolve();
+/** Stored events read per query while a stream replays history. */
+const REPLAY_BATCH = 500;
 
 export const SseErrors = {
   tooManyStreams: defineError("TOO_MANY_STREAMS", 429, "Too many open event streams; close one and retry."),
@@ -155,6 +157,20 @@ export async function streamEvents(
       if (!res.write(pending.shift() as string)) blocked = true;
     }
   });
+  /** Resolves once everything written so far has left (or the stream is gone). */
+  const drained = async () => {
+    while (blocked && !closed && !res.destroyed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
+  };
   const seen = new Map<string, boolean>();
   let order: Promise<void> = settled;
   const send = (e: StoredEvent, fromBus: boolean) => {
@@ -185,11 +201,17 @@ export async function streamEvents(
     });
   };
 
+  // Live events that arrive during the replay wait here; past the limit they are dropped, and the
+  // replay reads them from the store instead (every published event is stored).
+  let missedLive = false;
   const unsubscribe = deps.bus.subscribe((e) => {
     if (revokedKeyOf(e) === s.keyId) return close();
     if (s.sessionId && e.sessionId !== s.sessionId) return;
     if (live) deliver(e, true);
-    else if (early.push(e) > deps.queueLimit) overflow();
+    else if (early.push(e) > deps.queueLimit) {
+      early.length = 0;
+      missedLive = true;
+    }
   });
   const heartbeat = setInterval(() => {
     write(`: heartbeat ${Date.now()}\n\n`);
@@ -205,11 +227,20 @@ export async function streamEvents(
   write("retry: 2000\n\n");
   const snap = await s.snapshot();
   write(`event: ${snap.type}\ndata: ${JSON.stringify(snap.data)}\n\n`);
+  // The replay goes at the client's pace: each batch is written once the last one has drained, so
+  // history longer than the live queue never counts as a slow client.
+  const batchSize = Math.min(REPLAY_BATCH, deps.queueLimit);
+  let cursor = lastSeq;
   for (;;) {
     if (closed) return;
-    const batch = await deps.events.list(deps.db, { afterSeq: lastSeq, sessionId: s.sessionId, limit: 500 });
+    const batch = await deps.events.list(deps.db, { afterSeq: cursor, sessionId: s.sessionId, limit: batchSize });
     for (const e of batch) deliver(e, false);
-    if (batch.length < 500) break;
+    // The cursor passes events the caller may not see, too (they never move lastSeq).
+    cursor = batch.at(-1)?.seq ?? cursor;
+    await order;
+    await drained();
+    if (batch.length < batchSize && !missedLive) break;
+    if (batch.length < batchSize) missedLive = false;
   }
   live = true;
   for (const e of early.splice(0)) deliver(e, true);

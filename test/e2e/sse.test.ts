@@ -5,10 +5,13 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/core/clock";
 import { TRUNCATION_MARKER } from "../../src/core/truncate";
+import { EventStore } from "../../src/events/store";
 import { SseClient, type TestAegis } from "../support/aegis";
 import { useAegis } from "../support/harness";
 import type { ModelServer } from "../support/model-server";
+import { until } from "../support/until";
 
 type Json = Record<string, any>;
 let model: ModelServer;
@@ -54,6 +57,61 @@ describe("SSE", () => {
       stored.slice(3).map((e) => e.id),
     );
     for (const c of [sse, again, viaQuery, all]) c.close();
+  });
+
+  it("replays history bigger than the socket buffers at the client's pace, never dropping it as slow", async () => {
+    // Far more history than the live queue (20 here) and the socket buffers hold together.
+    const store = new EventStore(systemClock);
+    const big = "h".repeat(16 * 1024);
+    const count = 400;
+    await store.append(
+      aegis.app.db,
+      Array.from({ length: count }, (_, i) => ({ type: "test.history", sessionId: null, data: { i, big } })),
+    );
+    let received = "";
+    let ended = false;
+    const req = request(
+      `${aegis.url}/v1/events`,
+      { headers: { authorization: `Bearer ${aegis.adminToken}` } },
+      (res) => {
+        res.pause(); // not reading at first: the server's writes back up
+        res.on("data", (d) => {
+          received += d;
+        });
+        res.on("close", () => {
+          ended = true;
+        });
+        setTimeout(() => res.resume(), 500);
+      },
+    );
+    req.on("error", () => {});
+    req.end();
+    const got = () => received.split("event: test.history").length - 1;
+    await until("the whole history", async () => (got() >= count || ended ? true : undefined));
+    expect(ended).toBe(false);
+    expect(got()).toBe(count);
+    // Caught up, the stream is live: the next event arrives as it happens.
+    model.script("sse-after-history", [{ text: "live after history" }]);
+    await aegis.api("POST", "/v1/sessions", { workDir: freshDir(), prompt: "sse-after-history: go" });
+    await until("a live event", async () => (received.includes("live after history") ? true : undefined));
+    req.destroy();
+
+    // A tenant's key sees none of that history: its replay passes over it and the stream goes live.
+    const key = await aegis.api<Json>("POST", "/v1/auth/keys", { name: "other", role: "operator", tenant: "acme" });
+    expect(key.status).toBe(201);
+    const tenantStream = new SseClient(`${aegis.url}/v1/events`, { authorization: `Bearer ${key.body.token}` });
+    await tenantStream.waitFor((e) => e.event === "sessions.snapshot");
+    model.script("sse-tenant", [{ text: "tenant reply" }]);
+    const own = await aegis.api<Json>(
+      "POST",
+      "/v1/sessions",
+      { workDir: freshDir(), prompt: "sse-tenant: go" },
+      { authorization: `Bearer ${key.body.token}` },
+    );
+    expect(own.status).toBe(201);
+    await tenantStream.waitFor((e) => e.event === "message.completed" && e.data.sessionId === own.body.id);
+    expect(tenantStream.events.some((e) => e.event === "test.history")).toBe(false);
+    tenantStream.close();
   });
 
   it("sends heartbeats while idle", async () => {
