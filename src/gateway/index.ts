@@ -7,6 +7,7 @@ import { resolveUpstream, type Upstream } from "./upstream";
 export { anthropicErrorBody, GatewayErrors } from "./errors";
 export * from "./events";
 export { costOf, isPriced, modelKey } from "./prices";
+export { ForwardedBody } from "./request-body";
 export type { GatewayAnswer, GatewayRequest, SessionModelPath } from "./service";
 export { ModelGateway } from "./service";
 export type { ModelRequestsTable, ModelRequestsTables } from "./store";

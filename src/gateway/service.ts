@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
 import type { Config } from "../config/schema";
 import type { Clock } from "../core/clock";
+import { isAppError } from "../core/errors";
 import { type EventBus, event } from "../core/events";
 import type { Logger } from "../core/log";
 import { SessionEnded } from "../session/events";
@@ -15,6 +16,7 @@ import { GatewayErrors } from "./errors";
 import { BudgetExceeded, ModelRequestMetered } from "./events";
 import { rateLimitHeaders, UsageMeter } from "./meter";
 import { costOf, type MeteredUsage } from "./prices";
+import type { ForwardedBody } from "./request-body";
 import { type ModelRequestRecord, modelRequestStore, type Outcome } from "./store";
 import { GatewayTokens, type SessionGrant } from "./tokens";
 import { CREDENTIAL_ENV, type Upstream } from "./upstream";
@@ -37,7 +39,8 @@ export interface GatewayRequest {
   /** The query string with its `?`, or "". */
   search: string;
   headers: IncomingHttpHeaders;
-  body: Buffer | undefined;
+  /** Streamed upstream as it arrives; see ForwardedBody. */
+  body: ForwardedBody;
   /** What the client sent as x-api-key or Bearer token. */
   credential: string | undefined;
   /** Aborted when the client goes away; the upstream request is then cancelled. */
@@ -71,7 +74,6 @@ const DROP_REQUEST = new Set([
   "connection",
   "keep-alive",
   "transfer-encoding",
-  "content-length",
   "x-api-key",
   "authorization",
   "proxy-authorization",
@@ -95,16 +97,6 @@ const DROP_RESPONSE = new Set([
 const UPSTREAM_TIMEOUT_MS = 10 * 60_000;
 
 const consumed = (u: MeteredUsage) => u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens > 0;
-
-function modelOfBody(body: Buffer | undefined): string | null {
-  try {
-    const parsed: unknown = body ? JSON.parse(body.toString("utf8")) : null;
-    const model = (parsed as { model?: unknown } | null)?.model;
-    return typeof model === "string" ? model : null;
-  } catch {
-    return null;
-  }
-}
 
 export class ModelGateway {
   readonly tokens = new GatewayTokens();
@@ -159,6 +151,7 @@ export class ModelGateway {
     if (metered && this.budgeted) {
       const breach = await firstBreach(this.deps.db, this.deps.config.budgets, grant, this.deps.clock.now());
       if (breach) {
+        await req.body.drain();
         await this.refuse(base, breach);
         throw GatewayErrors.budgetExceeded({ message: breach.message, details: { scope: breach.scope } });
       }
@@ -169,12 +162,18 @@ export class ModelGateway {
       res = await request(this.deps.upstream.baseUrl + req.path + req.search, {
         method: req.method as "POST",
         headers: this.upstreamHeaders(req.headers),
-        body: req.body && req.body.length > 0 ? req.body : null,
+        // Streamed as it arrives; the content-length the client sent (kept above) frames it upstream.
+        body: req.body.present ? req.body.stream() : null,
         signal: req.signal,
         dispatcher: this.agent,
       });
     } catch (err) {
       const aborted = req.signal.aborted;
+      if (isAppError(err)) {
+        // The client's own fault (a body over the limit): the model never saw the request.
+        if (metered) await this.record(base, { outcome: "error", status: err.status, errorType: "request_too_large" });
+        throw err;
+      }
       if (metered)
         await this.record(base, {
           outcome: aborted ? "aborted" : "error",
@@ -296,7 +295,7 @@ export class ModelGateway {
       cacheWriteTokens: 0,
       cacheWrite1hTokens: 0,
     };
-    const model = r.meter?.model ?? modelOfBody(base.body);
+    const model = r.meter?.model ?? base.body.model();
     const now = this.deps.clock.monotonic();
     const firstToken = r.meter?.firstTokenAt ?? null;
     const record: ModelRequestRecord = {
@@ -345,7 +344,7 @@ interface Base {
   path: string;
   started: number;
   startedAt: string;
-  body: Buffer | undefined;
+  body: ForwardedBody;
 }
 
 interface RecordInput {

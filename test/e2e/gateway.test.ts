@@ -2,6 +2,8 @@
 // exactly, rate-limit headers are kept, budgets stop a session mid-conversation, streams pass unbuffered.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
@@ -9,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { SseClient, startAegis, type TestAegis } from "../support/aegis";
 import { useModelForServers } from "../support/harness";
 import type { ModelServer } from "../support/model-server";
+import { until } from "../support/until";
 
 type Json = Record<string, any>;
 let model: ModelServer;
@@ -197,6 +200,89 @@ describe("model gateway", () => {
     expect(metered.data.data).toMatchObject({ outcome: "aborted", model: SONNET });
     sse.close();
     await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
+  });
+
+  it("streams the request body upstream as it arrives, and cuts off one that runs over the size limit", async () => {
+    // An upstream of our own that notes when a request's head arrives, to see the body is not held back.
+    const seen: Array<{ headAt: number; body?: string }> = [];
+    const upstream = createServer((req, res) => {
+      const r: { headAt: number; body?: string } = { headAt: performance.now() };
+      seen.push(r);
+      const parts: Buffer[] = [];
+      req.on("data", (c: Buffer) => parts.push(c));
+      req.on("end", () => {
+        r.body = Buffer.concat(parts).toString("utf8");
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ type: "message", model: SONNET, usage: { input_tokens: 3, output_tokens: 1 } }));
+      });
+      req.on("error", () => res.destroy());
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    try {
+      const port = (upstream.address() as AddressInfo).port;
+      const aegis = await aegisWith({ "gateway.upstream.baseUrl": `http://127.0.0.1:${port}` });
+      const s = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
+      const token =
+        aegis.app.gateway?.tokens.issue({ sessionId: s.body.id, tenant: "default", ownerKeyId: null }) ?? "";
+      const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.body.id}/events`);
+
+      const first = `{"model":"${SONNET}","max_tokens":5,"messages":[`;
+      const rest = `{"role":"user","content":"streamed body"}]}`;
+      let sendRest: () => void = () => {};
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(first));
+          sendRest = () => {
+            c.enqueue(new TextEncoder().encode(rest));
+            c.close();
+          };
+        },
+      });
+      const answer = fetch(`${aegis.url}/gateway/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": token, "content-type": "application/json" },
+        body,
+        duplex: "half",
+      } as RequestInit);
+      // The upstream has the request while the client still holds back the end of its body.
+      await until("the upstream to see the request before its body ends", async () =>
+        seen.length === 1 ? true : undefined,
+      );
+      const restSentAt = performance.now();
+      sendRest();
+      const res = await answer;
+      expect(res.status).toBe(200);
+      expect(seen[0]?.headAt).toBeLessThan(restSentAt);
+      expect(seen[0]?.body).toBe(first + rest);
+      const ok = await sse.waitForType("gateway.request_metered");
+      expect(ok.data.data).toMatchObject({ outcome: "ok", status: 200, inputTokens: 3 });
+
+      // Chunked, so no content-length warns of it: cut off on the way once past 32 MiB.
+      const mib = new Uint8Array(1024 * 1024).fill(120);
+      let sent = 0;
+      const huge = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent++ < 40) c.enqueue(mib);
+          else c.close();
+        },
+      });
+      const tooBig = await fetch(`${aegis.url}/gateway/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": token, "content-type": "application/json" },
+        body: huge,
+        duplex: "half",
+      } as RequestInit);
+      expect(tooBig.status).toBe(413);
+      expect(((await tooBig.json()) as Json).error.type).toBe("request_too_large");
+      expect(sent).toBeLessThan(40);
+      const cut = await sse.waitForType("gateway.request_metered", (d) => d.status === 413);
+      expect(cut.data.data).toMatchObject({ outcome: "error", errorType: "request_too_large", inputTokens: 0 });
+      sse.close();
+      await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
+    } finally {
+      upstream.close();
+      upstream.closeAllConnections();
+    }
   });
 
   it("keeps the model API's rate-limit headers and forecasts the turns that still fit", async () => {

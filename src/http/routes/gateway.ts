@@ -1,11 +1,11 @@
 // /gateway/*: the model gateway's HTTP face. Public to the API's auth (a session's Claude Code
 // authenticates with its gateway token); bodies pass through as bytes, answers stream back unbuffered.
-import { pipeline } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import type {} from "@fastify/rate-limit";
 import type { FastifyError, FastifyPluginAsync } from "fastify";
 import type { AuditEntry } from "../../core/audit";
 import { isAppError } from "../../core/errors";
-import { anthropicErrorBody, GatewayErrors, type ModelGateway } from "../../gateway";
+import { anthropicErrorBody, ForwardedBody, GatewayErrors, type ModelGateway } from "../../gateway";
 
 /** The Messages API's own request size limit. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -34,17 +34,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
     timeWindow: 60_000,
     keyGenerator: (req) => req.ip,
   });
+  // Bodies are not read here: the gateway streams them upstream as they arrive (ForwardedBody).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
-    done(null, body),
-  );
+  app.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
   // Claude Code reads errors in the Anthropic shape.
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const known = isAppError(err)
-      ? err
-      : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-        ? GatewayErrors.bodyTooLarge()
-        : undefined;
+    const known = isAppError(err) ? err : undefined;
     // Fastify's own 4xx (a method or content type it cannot take) stays a 4xx, in the Anthropic shape.
     const clientFault = !known && typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500;
     if (!known && !clientFault) req.log.error({ err }, "gateway request failed");
@@ -57,6 +52,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
             type: "error",
             error: { type: "api_error", message: "Aegis model gateway: internal error; see the server log." },
           };
+    // A body refused as too large is not read to its end: the connection cannot carry another request.
+    if (known?.code === GatewayErrors.bodyTooLarge.code) void reply.header("connection", "close");
     return reply
       .code(status)
       .header("x-should-retry", status >= 500 ? "true" : "false")
@@ -68,6 +65,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
+    // A body declared too large is refused before any of it is read; one that runs over while it
+    // streams is cut off on the way (ForwardedBody).
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) throw GatewayErrors.bodyTooLarge();
     const url = req.raw.url ?? "";
     const q = url.indexOf("?");
     const path = (q < 0 ? url : url.slice(0, q)).replace(/^\/gateway/, "");
@@ -82,7 +82,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
         path,
         search: q < 0 ? "" : url.slice(q),
         headers: req.headers,
-        body: Buffer.isBuffer(req.body) ? req.body : undefined,
+        body: new ForwardedBody(req.body instanceof Readable ? req.body : undefined, MAX_BODY_BYTES),
         credential: credentialOf(req.headers),
         signal: abort.signal,
       })
