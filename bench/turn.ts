@@ -12,6 +12,7 @@ import { makeClaudeEnv } from "../test/support/claude-env";
 import { type ModelServer, startModelServer } from "../test/support/model-server";
 import { startServerProcess, writeConfig } from "../test/support/server-process";
 import { alternate } from "./alternate";
+import { type Relay, startRelay } from "./relay";
 
 const GOAL = 1.1;
 const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
@@ -123,7 +124,7 @@ async function aegisProcess(modelUrl: string, gateway: boolean): Promise<BenchAe
  * would send it; fetch() adds its own overhead of a few tenths of a millisecond that is not Aegis's.
  */
 const client = new Agent({ keepAliveTimeout: 60_000 });
-async function send(aegis: BenchAegis, path: string, body: unknown) {
+async function send(aegis: Pick<BenchAegis, "url" | "adminToken">, path: string, body: unknown) {
   const res = await request(aegis.url + path, {
     method: "POST",
     dispatcher: client,
@@ -178,6 +179,41 @@ async function aegisStart(aegis: BenchAegis, all: SseClient): Promise<number> {
   const ms = performance.now() - t0;
   await ok(aegis.api("DELETE", `/v1/sessions/${s.id}`), 200, "kill session");
   return ms;
+}
+
+// ---------- the floor: a bare relay with the same hops (HTTP in, SSE out), nothing else ----------
+class RelaySession {
+  private constructor(
+    private readonly relay: Relay,
+    readonly id: string,
+    readonly sse: SseClient,
+  ) {}
+
+  static async open(relay: Relay, options: Options): Promise<RelaySession> {
+    const id = await relay.open(options);
+    return new RelaySession(relay, id, new SseClient(`${relay.url}/sessions/${id}/events`));
+  }
+
+  /** ms from POST /messages to SSE message.completed, as for Aegis; then waits (uncounted) for the result. */
+  async turn(text: string): Promise<Turn> {
+    const from = lastSeq(this.sse);
+    const done = after(this.sse, from, (e) => e.event === "message.completed", "message.completed");
+    const t0 = performance.now();
+    await ok(
+      send({ url: this.relay.url, adminToken: "" }, `/sessions/${this.id}/messages`, { text }),
+      202,
+      "relay send",
+    );
+    const e = await done;
+    const t1 = performance.now();
+    if (e.data.data.text !== REPLY) throw new Error(`relay: unexpected reply ${JSON.stringify(e.data.data.text)}`);
+    await after(this.sse, from, (x) => x.event === "turn.ended", "relay turn end");
+    return split(t0, t1);
+  }
+
+  close() {
+    this.sse.close();
+  }
 }
 
 // ---------- bare Agent SDK, with the options Aegis uses ----------
@@ -330,13 +366,18 @@ async function main() {
     const b = new BareSession(bareOptions(aegis));
     sessions.push(() => b.close());
     await b.ready();
+    const relay = await startRelay();
+    cleanup.push(() => relay.close());
+    const r = await RelaySession.open(relay, bareOptions(aegis));
+    sessions.push(() => r.close());
     const cpu0 = serverCpuMs();
-    const [turnA, turnB] = await alternate(
+    const [turnA, turnB, turnR] = await alternate(
       TURNS,
       () => a.turn("bench turn"),
       () => b.turn("bench turn"),
+      () => r.turn("bench turn"),
     );
-    // The server idles through the bare turns, so its CPU time is spent on the Aegis ones (warm-up included).
+    // The server idles through the bare and relay turns, so its CPU time is spent on the Aegis ones (warm-up included).
     const serverCpu = cpu0 === undefined ? undefined : ((serverCpuMs() ?? cpu0) - cpu0) / (TURNS + 1);
     await drain(sessions);
 
@@ -356,6 +397,8 @@ async function main() {
     row("  at the model", part(turnA, "atModel"), part(turnB, "atModel"), false);
     row("  model → reply seen", part(turnA, "fromModel"), part(turnB, "fromModel"), false);
     if (serverCpu !== undefined) console.log(`${"  server CPU per turn".padEnd(22)}${cells(serverCpu)}`);
+    // The floor: what the HTTP and SSE hops alone cost, with nothing stored or checked.
+    row("turn via bare relay", part(turnR, "ms"), part(turnB, "ms"), false);
     row(`start→ready (n=${STARTS})`, startA, startB);
   } finally {
     await drain(cleanup);
