@@ -14,6 +14,9 @@ interface EventsTable {
 }
 type Tables = { events: EventsTable };
 
+/** Rows per INSERT: 5 bound parameters each, well under SQLite's limit. */
+const INSERT_CHUNK = 500;
+
 function toStored(r: {
   seq: number | undefined;
   id: string;
@@ -42,16 +45,33 @@ export class EventStore {
   constructor(private readonly clock: Clock) {}
 
   append = async (db: Db, events: PendingEvent[]): Promise<StoredEvent[]> => {
-    const t = db.withTables<Tables>();
+    if (events.length === 0) return [];
     const time = this.clock.now().toISOString();
-    const out: StoredEvent[] = [];
-    for (const e of events) {
-      const row = { id: newId("evt"), type: e.type, session_id: e.sessionId, time, data: JSON.stringify(e.data) };
-      const { seq } = await t.insertInto("events").values(row).returning("seq").executeTakeFirstOrThrow();
-      // The data as stored, without a parse: it went through JSON just above, so this is a plain copy.
-      out.push({ seq: Number(seq), id: row.id, type: row.type, sessionId: row.session_id, time, data: e.data });
+    const rows = events.map((e) => ({
+      id: newId("evt"),
+      type: e.type,
+      session_id: e.sessionId,
+      time,
+      data: JSON.stringify(e.data),
+    }));
+    // One statement per few hundred events (SQLite caps bound parameters); RETURNING's row order is
+    // not promised, so each sequence is matched to its row by id.
+    const seqOf = new Map<string, number>();
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const returned = await db
+        .withTables<Tables>()
+        .insertInto("events")
+        .values(rows.slice(i, i + INSERT_CHUNK))
+        .returning(["id", "seq"])
+        .execute();
+      for (const r of returned) seqOf.set(r.id, Number(r.seq));
     }
-    return out;
+    return rows.map((row, i) => {
+      const seq = seqOf.get(row.id);
+      if (seq === undefined) throw new Error(`event ${row.id} was not stored`);
+      // The data as stored, without a parse: it went through JSON just above, so this is a plain copy.
+      return { seq, id: row.id, type: row.type, sessionId: row.session_id, time, data: events[i]?.data };
+    });
   };
 
   async list(db: Db, q: EventQuery): Promise<StoredEvent[]> {
