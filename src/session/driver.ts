@@ -116,8 +116,12 @@ async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
     const batch = mergeDeltas(shareable(raw) ? [raw, ...(handle.events.takeWhile?.(shareable) ?? [])] : [raw]).map(
       (e) => (live.secrets.length > 0 ? scrubEvent(live, e) : e),
     );
+    // Pending text is published ahead of the next event; when that event only writes to the
+    // database, the two share a unit of work too.
+    const only = batch.length === 1 ? (batch[0] as RuntimeEvent) : undefined;
+    const flushFirst = only !== undefined && only.type !== "text_delta" && shareable(only) && live.delta.text !== "";
     try {
-      if (batch.length === 1) await handleEvent(ctx, live, batch[0] as RuntimeEvent);
+      if (only && !flushFirst) await handleEvent(ctx, live, only);
       else
         await ctx.transact(async (tx) => {
           const inner = within(ctx, tx);
