@@ -142,12 +142,23 @@ export async function streamEvents(
     clearInterval(heartbeat);
     res.destroy();
   };
+  // The events of one unit of work are published together: they leave in one write, not one each.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   const write = (chunk: string) => {
     if (closed) return;
     if (blocked) {
       pending.push(chunk);
       if (pending.length > deps.queueLimit) overflow();
       return;
+    }
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
     }
     if (!res.write(chunk)) blocked = true;
   };
