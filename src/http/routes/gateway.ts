@@ -1,6 +1,6 @@
 // /gateway/*: the model gateway's HTTP face. Public to the API's auth (a session's Claude Code
 // authenticates with its gateway token); bodies pass through as bytes, answers stream back unbuffered.
-import { pipeline, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type {} from "@fastify/rate-limit";
 import type { FastifyError, FastifyPluginAsync } from "fastify";
 import type { AuditEntry } from "../../core/audit";
@@ -60,7 +60,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
       .send(body);
   });
 
-  app.all("/*", { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
+  // Security headers are for browsers; Claude Code reads the model API's own headers, untouched.
+  app.all("/*", { config: { public: true }, schema: { hide: true }, helmet: false }, async (req, reply) => {
     const abort = new AbortController();
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) abort.abort();
@@ -105,9 +106,14 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
       reply.raw.end();
       return;
     }
-    // The gateway records how the stream ended; a broken pipe here is the client or upstream leaving.
-    pipeline(answer.body, reply.raw, (err) => {
-      if (err) req.log.debug({ err: err.message }, "gateway stream ended early");
+    // pipe(), not pipeline(): it costs less per request, and each side's end is handled here. A client
+    // that leaves aborts the upstream request (above); an upstream that breaks off cuts the answer
+    // short, as the model API's own broken stream would. The gateway records either ending.
+    const body = answer.body;
+    body.once("error", (err) => {
+      req.log.debug({ err: err.message }, "gateway stream ended early");
+      reply.raw.destroy();
     });
+    body.pipe(reply.raw);
   });
 };
