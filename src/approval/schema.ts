@@ -66,6 +66,8 @@ export const ListApprovalsQuerySchema = z.strictObject({
   tool: z.string().max(200).optional(),
   status: ApprovalStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().optional().describe("nextCursor from the previous page."),
+  cursor: idSchema("apr")
+    .optional()
+    .describe("nextCursor from the previous page (a cursor this API did not return is refused)."),
 });
 export type ListApprovalsQuery = z.infer<typeof ListApprovalsQuerySchema>;

@@ -101,7 +101,9 @@ export const ListSessionsQuerySchema = z.strictObject({
   workDir: z.string().optional(),
   name: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().optional().describe("nextCursor from the previous page."),
+  cursor: idSchema("ses")
+    .optional()
+    .describe("nextCursor from the previous page (a cursor this API did not return is refused)."),
 });
 export type ListSessionsQuery = z.infer<typeof ListSessionsQuerySchema>;
 
@@ -134,7 +136,11 @@ export type TranscriptItem = z.infer<typeof TranscriptItemSchema>;
 
 export const PageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a nextCursor this API returned")
+    .optional()
+    .describe("nextCursor from the previous page."),
 });
 
 export function pageOf<T extends z.ZodType>(item: T) {

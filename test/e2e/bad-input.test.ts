@@ -106,6 +106,20 @@ describe("bad input", () => {
     expect(t.status).toBe(400);
     // The largest page the audit API offers (it asks the store for one more record).
     expect((await aegis.api("GET", "/v1/audit?limit=1000")).status).toBe(200);
+    // A cursor no page returned is refused, the same way on every list (once: accepted silently, or 404).
+    for (const path of [
+      "/v1/sessions",
+      "/v1/approvals",
+      "/v1/audit",
+      "/v1/sessions/ses_01aaaaaaaaaaaaaaaaaaaaaaaa/transcript",
+    ]) {
+      for (const cursor of ["garbage", "-1", "ses_x", "1.5"]) {
+        const res = await aegis.api<Record<string, any>>("GET", `${path}?cursor=${cursor}`);
+        expect(res.status, `${path}?cursor=${cursor}`).toBe(400);
+        expect(res.body.error.code).toBe("VALIDATION_FAILED");
+        expect(res.body.error.message).toContain("cursor");
+      }
+    }
   });
 
   it("refuses JSON nested deeper than any request needs, with its own code", async () => {
