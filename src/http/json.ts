@@ -12,7 +12,22 @@ export const JsonErrors = {
     400,
     `The JSON body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep; flatten it.`,
   ),
+  forbiddenKey: defineError(
+    "INVALID_JSON",
+    400,
+    "The body uses __proto__ or constructor.prototype as a key, which this API refuses; rename the key.",
+  ),
 };
+
+/** Whether `text` is JSON by the plain parser's standard. */
+function plainJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** How deep `value` nests, counted without recursion, and never past `limit + 1`. */
 export function depthOf(value: unknown, limit = MAX_JSON_DEPTH): number {
@@ -33,8 +48,10 @@ export function registerJsonParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
-    parse(req, body.toString(), (err: Error | null, value?: unknown) => {
-      if (err) return done(err, undefined);
+    const text = body.toString();
+    parse(req, text, (err: Error | null, value?: unknown) => {
+      // Fastify refuses prototype-poisoning keys with the same error as broken JSON: tell them apart.
+      if (err) return done(plainJson(text) ? JsonErrors.forbiddenKey() : err, undefined);
       if (depthOf(value) > MAX_JSON_DEPTH) return done(JsonErrors.tooDeep(), undefined);
       done(null, value);
     });

@@ -122,6 +122,27 @@ describe("bad input", () => {
     }
   });
 
+  it("says why JSON with a __proto__ key is refused, instead of calling it invalid", async () => {
+    for (const raw of ['{"text":"hi","__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}},"text":"hi"}']) {
+      const res = await fetch(`${aegis.url}/v1/sessions/ses_01aaaaaaaaaaaaaaaaaaaaaaaa/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${aegis.adminToken}`, "content-type": "application/json" },
+        body: raw,
+      });
+      expect(res.status, raw).toBe(400);
+      const body = (await res.json()) as Record<string, any>;
+      expect(body.error.code).toBe("INVALID_JSON");
+      expect(body.error.message).toContain("__proto__");
+    }
+    // Plain broken JSON keeps the plain message.
+    const broken = await fetch(`${aegis.url}/v1/sessions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${aegis.adminToken}`, "content-type": "application/json" },
+      body: "{",
+    });
+    expect(((await broken.json()) as Record<string, any>).error.message).toBe("The body is not valid JSON.");
+  });
+
   it("refuses JSON nested deeper than any request needs, with its own code", async () => {
     const deep = `${'{"a":'.repeat(200)}1${"}".repeat(200)}`;
     const res = await fetch(`${aegis.url}/v1/policies/evaluate`, {
