@@ -137,17 +137,17 @@ export async function transition(
   to: SessionStatus,
   opts: { reason?: string; error?: { code: string; message: string } | null } = {},
 ): Promise<boolean> {
-  const current = await sessionStore.get(tx.db, id);
-  if (!current) return false;
-  if (current.status === to) return true;
-  if (!canTransition(current.status, to)) {
-    ctx.log.debug({ sessionId: id, from: current.status, to }, "status transition refused");
+  const from = await sessionStore.statusOf(tx.db, id);
+  if (!from) return false;
+  if (from === to) return true;
+  if (!canTransition(from, to)) {
+    ctx.log.debug({ sessionId: id, from, to }, "status transition refused");
     return false;
   }
   const at = ctx.clock.now().toISOString();
   await sessionStore.update(tx.db, id, { status: to, ...(opts.error !== undefined ? { error: opts.error } : {}) }, at);
   tx.emit(
-    event(SessionStatusChanged, id, { from: current.status, to, ...(opts.reason ? { reason: opts.reason } : {}) }),
+    event(SessionStatusChanged, id, { from, to, ...(opts.reason ? { reason: opts.reason } : {}) }),
   );
   if (isTerminal(to)) {
     tx.emit(event(SessionEnded, id, { status: to, reason: opts.reason ?? to, error: opts.error ?? null }));

@@ -154,6 +154,12 @@ export const sessionStore = {
     return r ? toRecord(r) : undefined;
   },
 
+  /** Just the status (status changes read it on every turn; the whole row is not needed). */
+  async statusOf(db: Db, id: string): Promise<SessionStatus | undefined> {
+    const r = await t(db).selectFrom("sessions").select("status").where("id", "=", id).executeTakeFirst();
+    return r?.status as SessionStatus | undefined;
+  },
+
   /** The tenant's live session with this name, else its newest ended one. */
   async getByName(db: Db, name: string, tenant: string | undefined): Promise<SessionRecord | undefined> {
     let q = t(db).selectFrom("sessions").selectAll().where("name", "=", name);
