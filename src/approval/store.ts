@@ -87,8 +87,9 @@ export const approvalStore = {
     at: string,
     waitMs: number,
     by: { decision?: Decision | null; decidedBy?: string | null } = {},
-  ) {
-    await db
+  ): Promise<boolean> {
+    // Only a pending approval is settled: false when another outcome got there first.
+    const r = await db
       .withTables<Tables>()
       .updateTable("approvals")
       .set({
@@ -101,7 +102,8 @@ export const approvalStore = {
       })
       .where("id", "=", id)
       .where("status", "=", "pending")
-      .execute();
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   },
 
   async get(db: Db, id: string): Promise<Approval | undefined> {

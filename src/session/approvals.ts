@@ -150,9 +150,9 @@ async function hold(
       const why = heldTooLong
         ? "no decision before the hook's timeout; Claude Code's own permission prompt decides"
         : "the turn was interrupted";
-      void settleOne(ctx, live, pending, "cancelled", why).then(() =>
-        pending.resolve({ behavior: "deny", message: "The turn was interrupted.", interrupt: true }),
-      );
+      void settleOne(ctx, live, pending, "cancelled", why).then((won) => {
+        if (won) pending.resolve({ behavior: "deny", message: "The turn was interrupted.", interrupt: true });
+      });
     },
     { once: true },
   );
@@ -165,10 +165,18 @@ async function settleOne(
   p: PendingDecision,
   status: "cancelled" | "expired",
   message: string,
-) {
-  if (!live.approvals.has(p.approvalId)) return;
-  await ctx.transact(async (tx) => {
-    await settleApprovals(tx, ctx, { ...live, approvals: new Map([[p.approvalId, p]]) }, status, message);
+): Promise<boolean> {
+  if (!live.approvals.has(p.approvalId)) return false;
+  const won = await ctx.transact(async (tx) => {
+    const settled = await settleApprovals(
+      tx,
+      ctx,
+      { ...live, approvals: new Map([[p.approvalId, p]]) },
+      status,
+      message,
+    );
+    // A decision committed first: it stands (and answers Claude Code), and this settles nothing.
+    if (settled.length === 0) return false;
     if (status === "expired") {
       // Nobody decided in time, so Aegis denied the call: an automatic decision, recorded as one.
       const at = ctx.clock.now().toISOString();
@@ -190,14 +198,15 @@ async function settleOne(
       });
     }
     await afterDecision(tx, ctx, live, p);
+    return true;
   });
-  live.approvals.delete(p.approvalId);
+  if (won) live.approvals.delete(p.approvalId);
+  return won;
 }
 
 async function expire(ctx: SessionContext, live: LiveSession, p: PendingDecision, seconds: number) {
   const message = `No decision within ${seconds} s; the ${p.toolName} call was denied.`;
-  await settleOne(ctx, live, p, "expired", message);
-  p.resolve({ behavior: "deny", message });
+  if (await settleOne(ctx, live, p, "expired", message)) p.resolve({ behavior: "deny", message });
 }
 
 /** Back to working once no approval is left (the settled one is still in the map here). */
@@ -255,7 +264,9 @@ export async function decide(
       }
       const at = ctx.clock.now().toISOString();
       const by = { decision: d.decision, decidedBy: caller.principal.keyId };
-      await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs, by);
+      // A kill, escape or expiry that committed first has settled it: this decision is too late.
+      if (!(await approvalStore.resolve(tx.db, pending.approvalId, status, message, at, waitMs, by)))
+        throw SessionErrors.approvalSettled({ details: { approvalId: pending.approvalId } });
       const data = {
         approvalId: pending.approvalId,
         toolUseId: pending.toolUseId,

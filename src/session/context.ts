@@ -146,9 +146,7 @@ export async function transition(
   }
   const at = ctx.clock.now().toISOString();
   await sessionStore.update(tx.db, id, { status: to, ...(opts.error !== undefined ? { error: opts.error } : {}) }, at);
-  tx.emit(
-    event(SessionStatusChanged, id, { from, to, ...(opts.reason ? { reason: opts.reason } : {}) }),
-  );
+  tx.emit(event(SessionStatusChanged, id, { from, to, ...(opts.reason ? { reason: opts.reason } : {}) }));
   if (isTerminal(to)) {
     tx.emit(event(SessionEnded, id, { status: to, reason: opts.reason ?? to, error: opts.error ?? null }));
   }
@@ -163,12 +161,15 @@ export async function settleApprovals(
   status: "cancelled" | "expired",
   message: string,
 ): Promise<PendingDecision[]> {
-  const settled = [...live.approvals.values()];
+  const settled: PendingDecision[] = [];
   const now = ctx.clock.monotonic();
   const at = ctx.clock.now().toISOString();
-  for (const p of settled) {
+  for (const p of live.approvals.values()) {
     const waitMs = now - p.requestedAt;
-    await approvalStore.resolve(tx.db, p.approvalId, status, message, at, waitMs, { decidedBy: "system" });
+    // A decision that committed first keeps its outcome; this one then settles nothing.
+    if (!(await approvalStore.resolve(tx.db, p.approvalId, status, message, at, waitMs, { decidedBy: "system" })))
+      continue;
+    settled.push(p);
     tx.emit(
       event(ApprovalResolved, live.id, {
         approvalId: p.approvalId,

@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SYSTEM_CALLER } from "../../src/auth";
 import { SseClient, startAegis, type TestAegis } from "../support/aegis";
 import { useAegis } from "../support/harness";
 import { lastToolResult, type ModelServer, toolResultText } from "../support/model-server";
+import { until } from "../support/until";
 
 type Json = Record<string, any>;
 let model: ModelServer;
@@ -318,5 +320,51 @@ describe("approvals API", () => {
     expect(result).toContain("SQLite");
     expect(result).toContain(question);
     sse.close();
+  });
+  it("a decision racing a kill or an escape: exactly one outcome stands, and only it is told", async () => {
+    const hop = async (n: number) => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+    };
+    const svc = aegis.app.sessions;
+    for (const [op, hops] of [
+      ["kill", 0],
+      ["kill", 6],
+      ["escape", 0],
+      ["escape", 6],
+    ] as const) {
+      const { id, sse, requested } = await startWithPendingWrite(`apr-race-${op}-${hops}`);
+      // Called on the service (HTTP requests each finish in one turn of the event loop, so they never
+      // interleave this finely); the two start a few microtasks apart.
+      const first = (op === "kill" ? svc.kill(id, SYSTEM_CALLER) : svc.escape(id, SYSTEM_CALLER)).then(
+        () => "ok",
+        (e: Json) => String(e.code),
+      );
+      await hop(hops);
+      const decided = await svc.decide(id, true, {}, SYSTEM_CALLER).then(
+        () => "ok",
+        (e: Json) => String(e.code),
+      );
+      expect(await first).toBe("ok");
+      await until("the race to settle", async () => {
+        const row = await aegis.api<Json>("GET", `/v1/approvals?sessionId=${id}`);
+        const status = row.body.items[0]?.status;
+        return status !== "pending" ? status : undefined;
+      });
+      const row = (await aegis.api<Json>("GET", `/v1/approvals?sessionId=${id}`)).body.items[0];
+      const resolved = sse.of("approval.resolved").filter((e) => e.data.data.approvalId === requested.approvalId);
+      expect(resolved, `${op}+${hops}: one approval.resolved`).toHaveLength(1);
+      expect(resolved[0]?.data.data.status).toBe(row.status);
+      if (decided === "ok") expect(row.status).toBe("approved");
+      else {
+        expect(["APPROVAL_SETTLED", "NO_PENDING_APPROVAL", "APPROVAL_NOT_FOUND", "SESSION_NOT_LIVE"]).toContain(
+          decided,
+        );
+        expect(row.status).toBe("cancelled");
+        const audit = await aegis.api<Json>("GET", `/v1/audit?action=session.approve&sessionId=${id}`);
+        expect(audit.body.items ?? []).toHaveLength(0);
+      }
+      if (op === "escape") await aegis.api("DELETE", `/v1/sessions/${id}`);
+      sse.close();
+    }
   });
 });
