@@ -53,6 +53,8 @@ export interface LiveSession {
   model: string | null;
   /** Text deltas not published yet (see deltas.ts). */
   delta: PendingDelta;
+  /** The last permission-mode change; the next waits for it (see mode.ts). */
+  modeChange: Promise<void>;
 }
 
 /** What the policy engine says about one tool call. */
@@ -123,6 +125,7 @@ export function newLive(id: string): LiveSession {
     secrets: [],
     model: null,
     delta: noDelta(),
+    modeChange: Promise.resolve(),
   };
 }
 

@@ -1,5 +1,6 @@
 // Changing a running session's permission mode: audited first (fail closed), then applied; if
-// Claude Code refuses the mode, the old one is stored again and the refusal is audited.
+// Claude Code refuses the mode, the old one is stored again and the refusal is audited. A session's
+// changes run one at a time, so "the old one" is always the mode Claude Code last accepted.
 import { actorOf, type Caller } from "../auth";
 import { event } from "../core/events";
 import type { PermissionMode } from "../runtime/types";
@@ -14,6 +15,12 @@ export async function changePermissionMode(
   mode: PermissionMode,
   caller: Caller,
 ): Promise<void> {
+  const change = live.modeChange.then(() => apply(ctx, live, mode, caller));
+  live.modeChange = change.catch(() => {});
+  return change;
+}
+
+async function apply(ctx: SessionContext, live: LiveSession, mode: PermissionMode, caller: Caller): Promise<void> {
   const handle = live.handle;
   if (!live.ready || !handle) throw SessionErrors.notReady();
   const before = (await sessionStore.get(ctx.db, live.id))?.permissionMode ?? mode;

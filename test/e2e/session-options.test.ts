@@ -132,6 +132,20 @@ describe("session options", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe("PERMISSION_MODE_REFUSED");
     expect((await aegis.api<Json>("GET", `/v1/sessions/${id}`)).body.permissionMode).toBe("acceptEdits");
+
+    // Two changes at once, one refused: the stored mode ends as the one Claude Code accepted, in either
+    // order (the refusal once put back a mode read before the other change was confirmed).
+    for (const [first, second] of [
+      ["bypassPermissions", "plan"],
+      ["acceptEdits", "bypassPermissions"],
+    ] as const) {
+      const both = await Promise.all(
+        [first, second].map((permissionMode) => aegis.api<Json>("PATCH", `/v1/sessions/${id}`, { permissionMode })),
+      );
+      expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+      const accepted = first === "bypassPermissions" ? second : first;
+      expect((await aegis.api<Json>("GET", `/v1/sessions/${id}`)).body.permissionMode).toBe(accepted);
+    }
     sse.close();
   });
 });
