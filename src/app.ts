@@ -122,6 +122,7 @@ export async function createApp(deps: AppDeps) {
     config,
     runtime,
     lives: new Map(),
+    lifecycle: { stopping: false },
     modelPath: gateway ? (s) => gateway.sessionPath(s) : undefined,
     policy: sessionGate(policies),
   });

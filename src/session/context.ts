@@ -94,6 +94,8 @@ export interface SessionContext {
   config: Config;
   runtime: Runtime;
   lives: Map<string, LiveSession>;
+  /** Set once shutdown begins: no session starts after that (shared by every copy of the context). */
+  lifecycle: { stopping: boolean };
   policy?: PolicyGate | undefined;
   /** The model path of a session's Claude Code (the model gateway's URL and token), if Aegis sits on it. */
   modelPath?: ((s: { id: string; tenant: string; ownerKeyId: string | null }) => Promise<ModelPath>) | undefined;

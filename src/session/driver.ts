@@ -19,7 +19,8 @@ const AUTH_HINT =
 
 export async function startRuntime(ctx: SessionContext, live: LiveSession, s: SessionRecord, resume: boolean) {
   const path = await ctx.modelPath?.(s);
-  if (live.closing) return;
+  // A create that raced the start of shutdown: its session stays resumable, with no process to stop.
+  if (live.closing || ctx.lifecycle.stopping) return;
   // The session's gateway token is its own, but it must not reach transcripts or events.
   live.secrets = [path?.env.ANTHROPIC_API_KEY, path?.env.ANTHROPIC_AUTH_TOKEN].filter((v): v is string => !!v);
   let handle: RuntimeHandle;

@@ -40,6 +40,11 @@ export const SessionErrors = {
   ),
   envNotAllowed: defineError("ENV_NOT_ALLOWED", 400, "This environment variable may not be set for a session."),
   forbidden: defineError("SESSION_FORBIDDEN", 403, "Your API key may read this session but not act on it."),
+  shuttingDown: defineError(
+    "SERVER_SHUTTING_DOWN",
+    503,
+    "Aegis is shutting down and starts no more sessions; retry once it is back (sessions resume then).",
+  ),
   tooManySessions: defineError("TOO_MANY_SESSIONS", 429, "Too many live sessions; kill one or wait for one to end."),
   observed: defineError(
     "SESSION_OBSERVED",

@@ -16,6 +16,7 @@ import {
   transition,
 } from "./context";
 import { handleEvent } from "./driver";
+import { SessionErrors } from "./errors";
 import { SessionCreated } from "./events";
 import { checkLimits } from "./guard";
 import { isLive } from "./status";
@@ -34,12 +35,14 @@ export async function observedSession(
   claudeSessionId: string,
   cwd: string,
 ): Promise<LiveSession> {
+  if (ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
   let record = await sessionStore.byClaudeSession(ctx.db, claudeSessionId, "observed");
   if (!record || !isLive(record.status)) record = await register(ctx, owner, claudeSessionId, cwd);
   // Claude Code picks session ids; an installation of one tenant never writes into another's session.
   if (record.tenant !== owner.tenant) throw HookErrors.sessionForeign({ details: { claudeSessionId } });
   let live = ctx.lives.get(record.id);
   if (!live) {
+    if (ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
     live = newLive(record.id);
     live.ready = true;
     ctx.lives.set(record.id, live);

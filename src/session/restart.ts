@@ -77,6 +77,7 @@ export async function recoverSessions(ctx: SessionContext): Promise<number> {
 }
 
 export async function shutdownSessions(ctx: SessionContext): Promise<void> {
+  ctx.lifecycle.stopping = true;
   const lives = [...ctx.lives.values()];
   for (const l of lives) l.closing = true;
   // Streamed text not published yet goes out now, while the database is still open.

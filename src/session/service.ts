@@ -86,6 +86,7 @@ export class SessionService {
   }
 
   async create(input: CreateSessionInput, caller: Caller): Promise<{ session: Session; reused: boolean }> {
+    if (this.ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
     const workDir = await checkWorkDir(input.workDir, this.ctx.config.security.allowedWorkDirs);
     checkEnv(input.env, this.ctx.config.security.envDenylist);
     const check = await this.ctx.runtime.check();
@@ -141,6 +142,8 @@ export class SessionService {
       updatedAt: now,
       lastActivityAt: now,
     };
+    // Checked again after the awaits above, and in the same step as the session joins the live ones.
+    if (this.ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
     const live = newLive(record.id);
     this.ctx.lives.set(record.id, live);
     try {

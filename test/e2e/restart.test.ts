@@ -28,9 +28,10 @@ afterAll(async () => {
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
-const claudeProcesses = (dataDir: string) => {
+/** Claude Code processes of one session: its Claude Code session id is on their command line. */
+const claudeProcesses = (claudeSessionId: string) => {
   try {
-    return execFileSync("pgrep", ["-f", dataDir], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    return execFileSync("pgrep", ["-f", claudeSessionId], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
   } catch {
     return [];
   }
@@ -58,7 +59,7 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   ]);
 
   const first = await startServerProcess(dataDir, {
-    AEGIS_RUNTIME__ENV: JSON.stringify({ AEGIS_TEST_TAG: dataDir, ...claude.env }),
+    AEGIS_RUNTIME__ENV: JSON.stringify(claude.env),
   });
   running.push(first);
   const created = await api(first.url, "POST", "/v1/sessions", {
@@ -73,13 +74,14 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   await api(first.url, "POST", `/v1/sessions/${id}/messages`, { text: `${marker}: write it down` });
   const waiting = await statusOf(first.url, id, "awaiting_approval");
   const approvalId = waiting.pendingApprovals[0].id;
+  expect(claudeProcesses(created.body.claudeSessionId).length).toBeGreaterThan(0);
 
   first.child.kill(signal);
   const code = await first.exited;
   if (signal === "SIGTERM") expect(code).toBe(0);
   await until(
     "claude processes to exit",
-    async () => (claudeProcesses(dataDir).length === 0 ? true : undefined),
+    async () => (claudeProcesses(created.body.claudeSessionId).length === 0 ? true : undefined),
     15_000,
   );
 
