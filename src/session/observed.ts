@@ -21,7 +21,7 @@ import { SessionCreated } from "./events";
 import { checkLimits } from "./guard";
 import { isLive } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { beginTurn, storePrompt } from "./turn";
+import { abandonUnfinished, beginTurn, storePrompt } from "./turn";
 
 export interface Observer {
   keyId: string;
@@ -161,7 +161,7 @@ export async function observedEnd(ctx: SessionContext, live: LiveSession, reason
   live.closing = true;
   const settled = await ctx.transact(async (tx) => {
     const settled = await settleApprovals(tx, ctx, live, "cancelled", "the Claude Code session ended");
-    await sessionStore.abandonTurns(tx.db, live.id, ctx.clock.now().toISOString(), reason);
+    await abandonUnfinished(tx, live.id, ctx.clock.now().toISOString(), reason);
     await transition(tx, ctx, live.id, "stopped", { reason: `ended: ${reason}` });
     return settled;
   });

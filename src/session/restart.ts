@@ -12,6 +12,7 @@ import { startRuntime } from "./driver";
 import { releaseHeld } from "./observed";
 import { LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
+import { abandonUnfinished } from "./turn";
 
 /** Records every approval still pending for a session as expired, with its approval.resolved event. */
 async function expirePending(tx: Tx, sessionId: string, at: string, reason: string) {
@@ -44,7 +45,7 @@ async function settleObserved(ctx: SessionContext, s: SessionRecord) {
       at,
       "the server restarted before a decision; Claude Code's own permission flow decided",
     );
-    await sessionStore.abandonTurns(tx.db, s.id, at, "the server restarted during this turn");
+    await abandonUnfinished(tx, s.id, at, "the server restarted during this turn");
     await transition(tx, ctx, s.id, "idle", { reason: "server restarted; waiting for the session's next hook" });
   });
 }
@@ -59,7 +60,7 @@ export async function recoverSessions(ctx: SessionContext): Promise<number> {
     await ctx.transact(async (tx) => {
       const at = ctx.clock.now().toISOString();
       await expirePending(tx, s.id, at, "the server restarted before a decision; the tool call did not run");
-      await sessionStore.abandonTurns(tx.db, s.id, at, "the server restarted during this turn");
+      await abandonUnfinished(tx, s.id, at, "the server restarted during this turn");
       await transition(tx, ctx, s.id, "starting", { reason: "server restarted" });
       tx.audit({
         actor: actorOf(SYSTEM_CALLER),

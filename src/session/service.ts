@@ -23,7 +23,7 @@ import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { canStartTurn, claimTurn, recordTurnStart, runNext, storePrompt } from "./turn";
+import { abandonUnfinished, canStartTurn, claimTurn, recordTurnStart, runNext, storePrompt } from "./turn";
 import { sessionView } from "./view";
 
 type Access = "read" | "act";
@@ -331,7 +331,7 @@ export class SessionService {
       const out = live ? await settleApprovals(tx, this.ctx, live, "cancelled", "session killed") : [];
       // Text Claude Code already streamed goes out before the session ends.
       if (live) await flushDelta(within(this.ctx, tx), live);
-      await sessionStore.abandonTurns(tx.db, s.id, this.ctx.clock.now().toISOString(), reason);
+      await abandonUnfinished(tx, s.id, this.ctx.clock.now().toISOString(), reason);
       await transition(tx, this.ctx, s.id, "stopped", { reason });
       tx.audit(this.audit(caller, "session.kill", s.id, { reason }));
       tx.afterCommit(() => {

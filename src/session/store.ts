@@ -1,5 +1,6 @@
 // Session persistence (SQLite): session rows, transcript items and turns.
 
+import { sql } from "kysely";
 import type { PermissionMode } from "../runtime/types";
 import type { Db } from "../store/db";
 import { turnStore } from "./turn-store";
@@ -284,6 +285,42 @@ export const sessionStore = {
         updated_at: item.updatedAt,
       })
       .execute();
+  },
+
+  /**
+   * Tool calls still `running` that never will (the session was killed or failed, or the server
+   * restarted): marked `cancelled`, with the reason as their result. Returns them as they now are.
+   */
+  async abandonTools(db: Db, sessionId: string, reason: string, at: string): Promise<TranscriptItem[]> {
+    const rows = await t(db)
+      .selectFrom("transcript_items")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .where("kind", "=", "tool")
+      .where(sql<string>`json_extract(data, '$.status')`, "=", "running")
+      .execute();
+    const out: TranscriptItem[] = [];
+    for (const r of rows) {
+      const data = {
+        ...(JSON.parse(r.data) as Record<string, unknown>),
+        status: "cancelled",
+        result: reason,
+        isError: true,
+      };
+      await t(db)
+        .updateTable("transcript_items")
+        .set({ data: JSON.stringify(data), updated_at: at })
+        .where("id", "=", r.id)
+        .execute();
+      out.push({
+        id: r.id as TranscriptItem["id"],
+        kind: "tool",
+        createdAt: r.created_at,
+        updatedAt: at,
+        data,
+      });
+    }
+    return out;
   },
 
   async itemByRef(db: Db, sessionId: string, ref: string): Promise<TranscriptItem | undefined> {

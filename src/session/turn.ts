@@ -7,7 +7,7 @@ import type { RuntimeEvent } from "../runtime/types";
 import type { Tx } from "../store/tx";
 import { noteFailure } from "./breaker";
 import { type ActiveTurn, type LiveSession, type SessionContext, transition } from "./context";
-import { MessageSubmitted, TurnFailed, TurnStarted, UsageRecorded } from "./events";
+import { MessageSubmitted, ToolCompleted, TurnFailed, TurnStarted, UsageRecorded } from "./events";
 import { sessionStore } from "./store";
 
 /**
@@ -41,6 +41,27 @@ export async function storePrompt(
   );
   if (opts.toQueue ?? true) tx.afterCommit(() => live.queue.push({ text, itemId, traceparent: opts.traceparent }));
   return itemId;
+}
+
+/**
+ * The turn and tool calls that will never finish (kill, failure, restart): stored as ended with
+ * the reason, and each tool call closed with a tool.completed event, so nothing stays `running`.
+ */
+export async function abandonUnfinished(tx: Tx, sessionId: string, at: string, reason: string): Promise<void> {
+  await sessionStore.abandonTurns(tx.db, sessionId, at, reason);
+  for (const item of await sessionStore.abandonTools(tx.db, sessionId, reason, at)) {
+    tx.emit(
+      event(ToolCompleted, sessionId, {
+        itemId: item.id,
+        toolUseId: String(item.data.toolUseId),
+        toolName: String(item.data.toolName),
+        isError: true,
+        output: reason,
+        truncated: false,
+        durationMs: null,
+      }),
+    );
+  }
 }
 
 /** Starts the next queued prompt if the session is ready and no turn runs. */

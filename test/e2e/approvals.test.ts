@@ -367,4 +367,14 @@ describe("approvals API", () => {
       sse.close();
     }
   });
+  it("a kill while a tool call waits closes its transcript item as cancelled, with a tool.completed", async () => {
+    const { id, sse, requested } = await startWithPendingWrite("apr-kill-tool");
+    expect((await aegis.api("DELETE", `/v1/sessions/${id}`)).status).toBe(200);
+    const done = await sse.waitForType("tool.completed");
+    expect(done.data.data).toMatchObject({ toolUseId: requested.toolUseId, isError: true, output: "killed" });
+    const t = await aegis.api<Json>("GET", `/v1/sessions/${id}/transcript`);
+    const tool = t.body.items.find((i: Json) => i.kind === "tool");
+    expect(tool.data).toMatchObject({ status: "cancelled", result: "killed", isError: true });
+    sse.close();
+  });
 });

@@ -91,6 +91,11 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   expect(resumed).toMatchObject({ id, name: marker, pendingApprovals: [], error: null });
   const transcript = await api(second.url, "GET", `/v1/sessions/${id}/transcript`);
   expect(transcript.body.items.map((i: Json) => i.kind).slice(0, 2)).toEqual(["user", "assistant"]);
+  // The tool call that waited for approval never ran: closed, not left `running` for good.
+  const tools = transcript.body.items.filter((i: Json) => i.kind === "tool");
+  expect(tools.map((i: Json) => [i.data.status, i.data.result])).toEqual([
+    ["cancelled", "the server restarted during this turn"],
+  ]);
   const metrics = await api(second.url, "GET", `/v1/sessions/${id}/metrics`);
   expect(metrics.body.approvals).toMatchObject({ total: 1, expired: 1 });
   expect(metrics.body.turns.interrupted).toBe(1);
