@@ -11,7 +11,7 @@ import { addDelta, flushDelta, newMessage } from "./deltas";
 import { SessionFailureCodes } from "./errors";
 import { MessageCompleted, ModelResponded, ToolCalled, ToolCompleted, TurnRetried } from "./events";
 import { type SessionRecord, sessionStore } from "./store";
-import { abandonUnfinished, endTurn, runNext } from "./turn";
+import { abandonUnfinished, dropUnsent, endTurn, runNext } from "./turn";
 
 const AUTH_HINT =
   "Claude Code has no valid credentials. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the server's environment " +
@@ -78,6 +78,7 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
     await flushDelta(within(ctx, tx), live);
     await settleApprovals(tx, ctx, live, "cancelled", `session failed: ${code}`);
     await abandonUnfinished(tx, live.id, ctx.clock.now().toISOString(), message);
+    await dropUnsent(tx, live.id, `session failed: ${code}`, ctx.clock.now().toISOString());
     await transition(tx, ctx, live.id, "failed", { reason: code, error: { code, message } });
   });
   live.queue.length = 0;

@@ -30,6 +30,9 @@ export const MessageSubmitted = defineEvent(
   z.object({ itemId: z.string(), text: z.string(), queued: z.boolean() }),
 );
 
+/** A stored prompt that will not run: dropped by escape, or its session ended first. */
+export const MessageDropped = defineEvent("message.dropped", z.object({ itemId: z.string(), reason: z.string() }));
+
 export const MessageDelta = defineEvent("message.delta", z.object({ turnId: z.string(), text: z.string() }));
 
 export const MessageCompleted = defineEvent(

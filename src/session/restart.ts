@@ -12,7 +12,7 @@ import { startRuntime } from "./driver";
 import { releaseHeld } from "./observed";
 import { LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { abandonUnfinished } from "./turn";
+import { abandonUnfinished, requeueUnsent } from "./turn";
 
 /** Records every approval still pending for a session as expired, with its approval.resolved event. */
 async function expirePending(tx: Tx, sessionId: string, at: string, reason: string) {
@@ -61,6 +61,7 @@ export async function recoverSessions(ctx: SessionContext): Promise<number> {
       const at = ctx.clock.now().toISOString();
       await expirePending(tx, s.id, at, "the server restarted before a decision; the tool call did not run");
       await abandonUnfinished(tx, s.id, at, "the server restarted during this turn");
+      await requeueUnsent(tx, live, at);
       await transition(tx, ctx, s.id, "starting", { reason: "server restarted" });
       tx.audit({
         actor: actorOf(SYSTEM_CALLER),

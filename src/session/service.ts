@@ -23,7 +23,7 @@ import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { abandonUnfinished, canStartTurn, claimTurn, recordTurnStart, runNext, storePrompt } from "./turn";
+import { abandonUnfinished, canStartTurn, claimTurn, dropUnsent, recordTurnStart, runNext, storePrompt } from "./turn";
 import { sessionView } from "./view";
 
 type Access = "read" | "act";
@@ -226,17 +226,20 @@ export class SessionService {
   /** Like Esc in Claude Code: stop the turn, refuse pending tool calls, drop queued prompts. */
   async escape(idOrName: string, caller: Caller): Promise<Session & { droppedMessages: number }> {
     const live = await this.live(idOrName, caller);
-    let dropped: unknown[] = [];
+    let dropped: string[] = [];
     // Nothing is dropped or cancelled unless the audit record commits.
     const settled = await this.ctx.transact(async (tx) => {
+      const at = this.ctx.clock.now().toISOString();
+      dropped = await dropUnsent(tx, live.id, "dropped by escape", at);
       tx.audit(
         this.audit(caller, "session.escape", live.id, {
-          droppedMessages: live.queue.length,
+          droppedMessages: dropped.length,
           cancelledApprovals: live.approvals.size,
         }),
       );
       tx.afterCommit(() => {
-        dropped = live.queue.splice(0);
+        const gone = new Set(dropped);
+        live.queue = live.queue.filter((q) => !gone.has(q.itemId));
       });
       return settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape");
     });
@@ -332,6 +335,7 @@ export class SessionService {
       // Text Claude Code already streamed goes out before the session ends.
       if (live) await flushDelta(within(this.ctx, tx), live);
       await abandonUnfinished(tx, s.id, this.ctx.clock.now().toISOString(), reason);
+      await dropUnsent(tx, s.id, `session ${reason}`, this.ctx.clock.now().toISOString());
       await transition(tx, this.ctx, s.id, "stopped", { reason });
       tx.audit(this.audit(caller, "session.kill", s.id, { reason }));
       tx.afterCommit(() => {

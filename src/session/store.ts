@@ -287,6 +287,28 @@ export const sessionStore = {
       .execute();
   },
 
+  /** Prompts no turn took up and nothing dropped (the session's queue, as stored), oldest first. */
+  async unsentPrompts(db: Db, sessionId: string): Promise<TranscriptItem[]> {
+    const rows = await t(db)
+      .selectFrom("transcript_items")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .where("kind", "=", "user")
+      .where(sql<string | null>`json_extract(data, '$.dropped')`, "is", null)
+      .where(
+        sql<boolean>`not exists (select 1 from turns where turns.session_id = transcript_items.session_id and turns.prompt_item_id = transcript_items.id)`,
+      )
+      .orderBy("seq")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id as TranscriptItem["id"],
+      kind: "user",
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      data: JSON.parse(r.data),
+    }));
+  },
+
   /**
    * Tool calls still `running` that never will (the session was killed or failed, or the server
    * restarted): marked `cancelled`, with the reason as their result. Returns them as they now are.

@@ -7,7 +7,7 @@ import type { RuntimeEvent } from "../runtime/types";
 import type { Tx } from "../store/tx";
 import { noteFailure } from "./breaker";
 import { type ActiveTurn, type LiveSession, type SessionContext, transition } from "./context";
-import { MessageSubmitted, ToolCompleted, TurnFailed, TurnStarted, UsageRecorded } from "./events";
+import { MessageDropped, MessageSubmitted, ToolCompleted, TurnFailed, TurnStarted, UsageRecorded } from "./events";
 import { sessionStore } from "./store";
 
 /**
@@ -23,13 +23,14 @@ export async function storePrompt(
 ): Promise<string> {
   const itemId = newId("tri");
   const at = ctx.clock.now().toISOString();
-  const stored = truncateText(text, ctx.config.transcript.maxItemChars).text;
+  const stored = truncateText(text, ctx.config.transcript.maxItemChars);
   await sessionStore.addItem(tx.db, live.id, {
     id: itemId,
     kind: "user",
     createdAt: at,
     updatedAt: at,
-    data: { text: stored },
+    // A truncated prompt cannot be sent again from the transcript (see requeueUnsent).
+    data: { text: stored.text, ...(stored.truncated ? { truncated: true } : {}) },
   });
   const queued = opts.queued ?? true;
   tx.emit(
@@ -62,6 +63,36 @@ export async function abandonUnfinished(tx: Tx, sessionId: string, at: string, r
       }),
     );
   }
+}
+
+/**
+ * Prompts that were queued and will not run (escape, or the session ended): marked `dropped` with
+ * the reason in the transcript, each with a message.dropped event. Returns their item ids.
+ */
+export async function dropUnsent(tx: Tx, sessionId: string, reason: string, at: string): Promise<string[]> {
+  const unsent = await sessionStore.unsentPrompts(tx.db, sessionId);
+  for (const item of unsent) {
+    await sessionStore.updateItem(tx.db, item.id, { ...item.data, dropped: reason }, at);
+    tx.emit(event(MessageDropped, sessionId, { itemId: item.id, reason }));
+  }
+  return unsent.map((i) => i.id);
+}
+
+/**
+ * After a restart, the prompts that were queued when the server stopped: back in the session's
+ * queue (they run once it is ready), or dropped if the transcript kept only part of one.
+ */
+export async function requeueUnsent(tx: Tx, live: LiveSession, at: string): Promise<void> {
+  const unsent = await sessionStore.unsentPrompts(tx.db, live.id);
+  const again: LiveSession["queue"] = [];
+  for (const item of unsent) {
+    if (item.data.truncated === true || typeof item.data.text !== "string") {
+      const reason = "the server restarted before this prompt ran, and only part of it was stored; send it again";
+      await sessionStore.updateItem(tx.db, item.id, { ...item.data, dropped: reason }, at);
+      tx.emit(event(MessageDropped, live.id, { itemId: item.id, reason }));
+    } else again.push({ text: item.data.text, itemId: item.id });
+  }
+  tx.afterCommit(() => live.queue.push(...again));
 }
 
 /** Starts the next queued prompt if the session is ready and no turn runs. */

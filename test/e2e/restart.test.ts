@@ -126,4 +126,60 @@ describe("restart survival", () => {
   it("after SIGTERM, Claude Code stops cleanly and the session resumes on the next start", async () => {
     await scenario("SIGTERM", "restart-term");
   });
+
+  it("runs the prompts that were queued when the server stopped; one dropped by escape stays dropped", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-q-"));
+    cleanup.push(dataDir);
+    writeConfig(dataDir, {
+      port: 0,
+      logLevel: "warn",
+      runtime: { env: claude.env },
+      auth: { token: TOKEN },
+      security: { allowedWorkDirs: [tmpdir()] },
+    });
+    const first = await startServerProcess(dataDir);
+    running.push(first);
+    // A slow first turn in each session, so a follow-up waits in the queue behind it.
+    model.script("rq-kept", [{ text: "slow one", delayMs: 60_000 }, { text: "the queued prompt ran" }]);
+    model.script("rq-escaped", [{ text: "slow two", delayMs: 60_000 }, { text: "must never run" }]);
+    const open = async (marker: string) => {
+      const wd = mkdtempSync(join(tmpdir(), "aegis-restart-qwd-"));
+      cleanup.push(wd);
+      const s = await api(first.url, "POST", "/v1/sessions", { workDir: wd, prompt: `${marker}: first` });
+      expect(s.status).toBe(201);
+      await statusOf(first.url, s.body.id, "working");
+      const queued = await api(first.url, "POST", `/v1/sessions/${s.body.id}/messages`, { text: `${marker}: second` });
+      expect(queued.body).toMatchObject({ queued: true, position: 1 });
+      return s.body.id as string;
+    };
+    const kept = await open("rq-kept");
+    const escaped = await open("rq-escaped");
+    const esc = await api(first.url, "POST", `/v1/sessions/${escaped}/escape`);
+    expect(esc.body.droppedMessages).toBe(1);
+    const dropped = await api(first.url, "GET", `/v1/sessions/${escaped}/transcript`);
+    expect(dropped.body.items.filter((i: Json) => i.kind === "user").map((i: Json) => i.data.dropped ?? null)).toEqual([
+      null,
+      "dropped by escape",
+    ]);
+
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    const second = await startServerProcess(dataDir);
+    running.push(second);
+    await until("the queued prompt to reach the model", async () =>
+      model.turnRequests("rq-kept").find((r) => JSON.stringify(r.body?.messages).includes("rq-kept: second")),
+    );
+    await until("its reply", async () => {
+      const t = await api(second.url, "GET", `/v1/sessions/${kept}/transcript`);
+      return t.body.items.some((i: Json) => i.kind === "assistant" && i.data.text === "the queued prompt ran")
+        ? true
+        : undefined;
+    });
+    await statusOf(second.url, escaped, "idle");
+    expect(
+      model.turnRequests("rq-escaped").some((r) => JSON.stringify(r.body?.messages).includes("rq-escaped: second")),
+    ).toBe(false);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
 });
