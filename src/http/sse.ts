@@ -142,12 +142,6 @@ export async function streamEvents(
     clearInterval(heartbeat);
     res.destroy();
   };
-  // The events of one unit of work are published together: they leave in one write, not one each.
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
-  };
   const write = (chunk: string) => {
     if (closed) return;
     if (blocked) {
@@ -155,22 +149,23 @@ export async function streamEvents(
       if (pending.length > deps.queueLimit) overflow();
       return;
     }
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
     if (!res.write(chunk)) blocked = true;
   };
-  res.on("drain", () => {
+  const unblock = () => {
     blocked = false;
     while (!blocked && pending.length > 0) {
       if (!res.write(pending.shift() as string)) blocked = true;
     }
-  });
+  };
+  res.on("drain", unblock);
   /** Resolves once everything written so far has left (or the stream is gone). */
   const drained = async () => {
     while (blocked && !closed && !res.destroyed) {
+      // Nothing left to wait for, so no 'drain' will come: carry on.
+      if (!res.writableNeedDrain) {
+        unblock();
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const done = () => {
           res.off("drain", done);
@@ -250,6 +245,8 @@ export async function streamEvents(
     cursor = batch.at(-1)?.seq ?? cursor;
     await order;
     await drained();
+    // Between batches other requests get their turn: a long replay never holds the server.
+    await new Promise((r) => setImmediate(r));
     if (batch.length < batchSize && !missedLive) break;
     if (batch.length < batchSize) missedLive = false;
   }
