@@ -114,6 +114,21 @@ describe("SSE", () => {
     tenantStream.close();
   });
 
+  it("replays tens of thousands of events to an ordinary reader without stalling", async () => {
+    const store = new EventStore(systemClock);
+    const pad = "p".repeat(300);
+    const stored = await store.append(
+      aegis.app.db,
+      Array.from({ length: 20_000 }, (_, i) => ({ type: "test.many", sessionId: null, data: { i, pad } })),
+    );
+    const last = stored.at(-1)?.seq;
+    const from = (stored[0]?.seq ?? 1) - 1;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/events?after=${from}`);
+    await sse.waitFor((e) => Number(e.id) === last, 60_000, `event ${last}`);
+    expect(sse.of("test.many")).toHaveLength(20_000);
+    sse.close();
+  });
+
   it("sends heartbeats while idle", async () => {
     const text = await new Promise<string>((resolve, reject) => {
       const req = request(
