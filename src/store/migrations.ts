@@ -165,6 +165,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("approvals").addColumn("timeout_at", "text").execute();
     },
   },
+  // Lookups that scanned or sorted whole tables once histories grew (measured with 300k sessions).
+  "0008_lookup_indexes": {
+    async up(db: Kysely<unknown>) {
+      // A hook names its session by Claude Code's session id.
+      await db.schema
+        .createIndex("sessions_claude_session")
+        .on("sessions")
+        .columns(["claude_session_id", "kind"])
+        .execute();
+      // A tenant's (or an owner's) sessions, newest first, paged by id without sorting the scope.
+      await db.schema.createIndex("sessions_tenant_id").on("sessions").columns(["tenant", "id"]).execute();
+      await db.schema.dropIndex("sessions_tenant_owner").execute();
+      await db.schema
+        .createIndex("sessions_tenant_owner")
+        .on("sessions")
+        .columns(["tenant", "owner_key_id", "id"])
+        .execute();
+      // Whether a prompt has started a turn (the stored queue: kill, escape, restart).
+      await db.schema.createIndex("turns_prompt_item").on("turns").columns(["prompt_item_id"]).execute();
+    },
+  },
 };
 
 export async function migrate(db: Db): Promise<void> {
