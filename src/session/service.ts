@@ -85,6 +85,16 @@ export class SessionService {
     };
   }
 
+  /** The caller's live sessions, newest first (the all-sessions stream's snapshot). */
+  async listLive(caller: Caller, limit: number): Promise<Session[]> {
+    const rows = await sessionStore.list(this.ctx.db, {
+      ...sessionListScope(caller.principal, this.tenants),
+      status: LIVE_STATUSES,
+      limit,
+    });
+    return Promise.all(rows.map((s) => this.view(s)));
+  }
+
   async create(input: CreateSessionInput, caller: Caller): Promise<{ session: Session; reused: boolean }> {
     if (this.ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
     const workDir = await checkWorkDir(input.workDir, this.ctx.config.security.allowedWorkDirs);

@@ -6,8 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock";
+import { newId } from "../../src/core/ids";
 import { TRUNCATION_MARKER } from "../../src/core/truncate";
 import { EventStore } from "../../src/events/store";
+import { sessionStore } from "../../src/session/store";
 import { SseClient, type TestAegis } from "../support/aegis";
 import { useAegis } from "../support/harness";
 import type { ModelServer } from "../support/model-server";
@@ -126,6 +128,21 @@ describe("SSE", () => {
     const sse = SseClient.admin(aegis, `${aegis.url}/v1/events?after=${from}`);
     await sse.waitFor((e) => Number(e.id) === last, 60_000, `event ${last}`);
     expect(sse.of("test.many")).toHaveLength(20_000);
+    sse.close();
+  });
+
+  it("the all-sessions snapshot lists every live session, however many ended ones are newer", async () => {
+    const { id, sse } = await sessionWithTurn("sse-snapshot");
+    const record = await sessionStore.get(aegis.app.db, id);
+    if (!record) throw new Error("the session is stored");
+    // Ended sessions, all newer than the live one (ids sort by time).
+    for (let i = 0; i < 210; i++)
+      await sessionStore.insert(aegis.app.db, { ...record, id: newId("ses"), name: null, status: "stopped" });
+    const all = SseClient.admin(aegis, `${aegis.url}/v1/events?after=999999999`);
+    const snap = await all.waitFor((e) => e.event === "sessions.snapshot");
+    expect(snap.data.map((s: Json) => s.id)).toContain(id);
+    expect(snap.data.every((s: Json) => s.status !== "stopped")).toBe(true);
+    all.close();
     sse.close();
   });
 

@@ -1,7 +1,6 @@
 // Server-sent event streams: one session's events, or every session's.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { LIVE_STATUSES } from "../../session";
 import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
 import { resumePoint, streamEvents } from "../sse";
@@ -74,9 +73,8 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
           caller.principal.role === "admin" ? undefined : (sessionId) => deps.sessions.canRead(sessionId, caller),
         snapshot: async () => ({
           type: "sessions.snapshot",
-          data: (await deps.sessions.list({ limit: 200, status: undefined }, caller)).items.filter((s) =>
-            LIVE_STATUSES.includes(s.status),
-          ),
+          // Live ones only, in the query: a page of the newest sessions may hold none of them.
+          data: await deps.sessions.listLive(caller, 200),
         }),
       });
     },
