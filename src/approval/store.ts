@@ -1,4 +1,5 @@
 // Approval persistence (SQLite).
+import { sql } from "kysely";
 import type { Db } from "../store/db";
 import type { Approval, ApprovalStatus, Decision } from "./schema";
 
@@ -39,6 +40,8 @@ const toApproval = (r: ApprovalsTable): Approval => ({
 
 export interface ApprovalFilter {
   sessionIds?: readonly string[] | undefined;
+  /** Only approvals of the sessions a tenant (and owner) may see, chosen in the query itself. */
+  sessionScope?: { tenant?: string | undefined; ownerKeyId?: string | undefined } | undefined;
   tool?: string | undefined;
   status?: ApprovalStatus | undefined;
   beforeId?: string | undefined;
@@ -50,6 +53,11 @@ export const approvalStore = {
   async list(db: Db, f: ApprovalFilter): Promise<Approval[]> {
     let q = db.withTables<Tables>().selectFrom("approvals").selectAll().orderBy("id", "desc").limit(f.limit);
     if (f.sessionIds) q = q.where("session_id", "in", f.sessionIds.length ? [...f.sessionIds] : [""]);
+    const scope = f.sessionScope;
+    if (scope?.tenant !== undefined) {
+      const owner = scope.ownerKeyId === undefined ? sql`` : sql` and owner_key_id = ${scope.ownerKeyId}`;
+      q = q.where(sql<boolean>`session_id in (select id from sessions where tenant = ${scope.tenant}${owner})`);
+    }
     if (f.tool) q = q.where("tool_name", "=", f.tool);
     if (f.status) q = q.where("status", "=", f.status);
     if (f.beforeId) q = q.where("id", "<", f.beforeId);

@@ -377,4 +377,32 @@ describe("approvals API", () => {
     expect(tool.data).toMatchObject({ status: "cancelled", result: "killed", isError: true });
     sse.close();
   });
+  it("lists approvals across sessions only within what the key may see", async () => {
+    const key = async (body: Json) => {
+      const res = await aegis.api<Json>("POST", "/v1/auth/keys", body);
+      expect(res.status).toBe(201);
+      return { authorization: `Bearer ${res.body.token}` };
+    };
+    const op = await key({ name: "apr-op", role: "operator" });
+    const otherOp = await key({ name: "apr-op2", role: "operator" });
+    const stranger = await key({ name: "apr-acme", role: "viewer", tenant: "acme" });
+    const dir = mkdtempSync(join(tmpdir(), "aegis-apr-scope-"));
+    writeScript("apr-scope", join(dir, "f.txt"), "x");
+    const created = await aegis.api<Json>(
+      "POST",
+      "/v1/sessions",
+      { workDir: dir, prompt: "apr-scope: write", permissionMode: "default" },
+      op,
+    );
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
+    const requested = await sse.waitForType("approval.requested");
+    const ids = async (as?: Json) =>
+      (await aegis.api<Json>("GET", "/v1/approvals?limit=500", undefined, as)).body.items.map((a: Json) => a.id);
+    expect(await ids(op)).toContain(requested.data.data.approvalId);
+    expect(await ids()).toContain(requested.data.data.approvalId);
+    expect(await ids(otherOp)).not.toContain(requested.data.data.approvalId);
+    expect(await ids(stranger)).toEqual([]);
+    await aegis.api("DELETE", `/v1/sessions/${created.body.id}`);
+    sse.close();
+  });
 });
