@@ -90,15 +90,17 @@ export async function sessionMetrics(db: Db, sessionId: string): Promise<Session
   const s = await sessionStore.get(db, sessionId);
   if (!s) throw SessionErrors.notFound();
   const turns = await sessionStore.turns(db, sessionId);
-  const items = await sessionStore.listItems(db, sessionId, 0, 1_000_000);
+  const counts = await sessionStore.itemCounts(db, sessionId);
   const approvals = await approvalStore.forSession(db, sessionId);
   const byTool: Record<string, number> = {};
   let toolErrors = 0;
-  for (const i of items) {
-    if (i.kind !== "tool") continue;
-    const name = String(i.data.toolName);
-    byTool[name] = (byTool[name] ?? 0) + 1;
-    if (i.data.isError === true) toolErrors++;
+  const ofKind = { user: 0, assistant: 0 };
+  for (const c of counts) {
+    if (c.kind === "user" || c.kind === "assistant") ofKind[c.kind] += c.n;
+    if (c.kind !== "tool") continue;
+    const name = String(c.tool);
+    byTool[name] = (byTool[name] ?? 0) + c.n;
+    if (c.isError) toolErrors += c.n;
   }
   const count = (k: string) => approvals.filter((a) => a.status === k).length;
   return {
@@ -109,10 +111,7 @@ export async function sessionMetrics(db: Db, sessionId: string): Promise<Session
       failed: turns.filter((t) => t.status === "failed").length,
       interrupted: turns.filter((t) => t.status === "interrupted").length,
     },
-    messages: {
-      user: items.filter((i) => i.kind === "user").length,
-      assistant: items.filter((i) => i.kind === "assistant").length,
-    },
+    messages: ofKind,
     toolCalls: { total: Object.values(byTool).reduce((a, b) => a + b, 0), errors: toolErrors, byTool },
     tokens: {
       input: s.totals.inputTokens,

@@ -287,6 +287,25 @@ export const sessionStore = {
       .execute();
   },
 
+  /** Transcript items counted by kind, and tool calls by tool name and error flag (no item is read whole). */
+  async itemCounts(
+    db: Db,
+    sessionId: string,
+  ): Promise<Array<{ kind: string; tool: string | null; isError: boolean; n: number }>> {
+    const rows = await t(db)
+      .selectFrom("transcript_items")
+      .select([
+        "kind",
+        sql<string | null>`case when kind = 'tool' then json_extract(data, '$.toolName') end`.as("tool"),
+        sql<number>`case when kind = 'tool' and json_extract(data, '$.isError') = 1 then 1 else 0 end`.as("err"),
+        sql<number>`count(*)`.as("n"),
+      ])
+      .where("session_id", "=", sessionId)
+      .groupBy(["kind", "tool", "err"])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, tool: r.tool, isError: r.err === 1, n: Number(r.n) }));
+  },
+
   /** Prompts no turn took up and nothing dropped (the session's queue, as stored), oldest first. */
   async unsentPrompts(db: Db, sessionId: string): Promise<TranscriptItem[]> {
     const rows = await t(db)

@@ -71,11 +71,21 @@ export function processClient(token: string) {
     });
     return { status: res.status, body: (await res.json()) as Json };
   };
-  /** Polls a session until its status is `want`; returns the session. */
-  const statusOf = (base: string, id: string, want: string) =>
-    until(`${id} to be ${want}`, async () => {
-      const s = await api(base, "GET", `/v1/sessions/${id}`);
-      return s.body.status === want ? s.body : undefined;
-    });
+  /** Polls a session until its status is `want`; returns the session. A timeout says where it stood. */
+  const statusOf = async (base: string, id: string, want: string) => {
+    let last: Json = {};
+    try {
+      return await until(`${id} to be ${want}`, async () => {
+        const s = await api(base, "GET", `/v1/sessions/${id}`);
+        last = s.body;
+        return s.body.status === want ? s.body : undefined;
+      });
+    } catch (err) {
+      const t = await api(base, "GET", `/v1/sessions/${id}/transcript`).catch(() => ({ body: {} }));
+      throw new Error(
+        `${(err as Error).message}; last seen ${JSON.stringify(last).slice(0, 600)}; transcript ${JSON.stringify(t.body).slice(0, 1500)}`,
+      );
+    }
+  };
   return { api, statusOf };
 }
