@@ -143,6 +143,9 @@ async function* iterate(db: Db, batchSize = 500, range: SeqRange = {}): AsyncGen
     const last = rows.at(-1);
     if (!last || rows.length < batchSize) return;
     after = Number(last.seq);
+    // SQLite answers synchronously: between batches other requests get their turn, so verifying or
+    // exporting a long trail never holds the server.
+    await new Promise((r) => setImmediate(r));
   }
 }
 
