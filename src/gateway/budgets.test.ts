@@ -1,6 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigSchema } from "../config/schema";
-import { applicable, hasBudgets, windowOf } from "./budgets";
+import { openDb } from "../store/db";
+import { migrate } from "../store/migrations";
+import { applicable, hasBudgets, SpendTotals, windowOf } from "./budgets";
+import { type ModelRequestRecord, modelRequestStore } from "./store";
 import { GatewayTokens } from "./tokens";
 
 const budgets = (b: unknown) => ConfigSchema.parse({ budgets: b }).budgets;
@@ -55,5 +61,61 @@ describe("gateway tokens", () => {
     tokens.revoke("ses_1");
     expect(tokens.verify(second)).toBeUndefined();
     expect(tokens.size).toBe(0);
+  });
+});
+
+describe("spend totals", () => {
+  it("add only what was stored since the last check, and match a full sum", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aegis-spend-"));
+    const opened = openDb(join(dir, "aegis.db"));
+    try {
+      await migrate(opened.db);
+      const record = (at: string, usd: number, key = "key_a"): ModelRequestRecord => ({
+        sessionId: "ses_x",
+        tenant: "acme",
+        ownerKeyId: key,
+        model: "m",
+        path: "/v1/messages",
+        outcome: "ok",
+        status: 200,
+        errorType: null,
+        inputTokens: 10,
+        outputTokens: 5,
+        cacheReadTokens: 1,
+        cacheWriteTokens: 0,
+        costUsd: usd,
+        latencyMs: 1,
+        ttftMs: 1,
+        startedAt: at,
+        upstreamRequestId: null,
+        rateLimits: null,
+      });
+      const totals = new SpendTotals();
+      const by = { ownerKeyId: "key_a" };
+      const since = "2026-03-01T00:00:00.000Z";
+      // Before the window, another key's, and two in the window.
+      for (const r of [
+        record("2026-02-28T23:59:59.000Z", 100),
+        record(since, 1, "key_b"),
+        record(since, 1),
+        record(since, 2),
+      ])
+        await modelRequestStore.insert(opened.db, r);
+      expect(await totals.spend(opened.db, by, since, false)).toMatchObject({ usd: 3, tokens: 32 });
+      await modelRequestStore.insert(opened.db, record("2026-03-02T00:00:00.000Z", 4));
+      // Two checks at once must not count the new request twice.
+      const [a, b] = await Promise.all([
+        totals.spend(opened.db, by, since, false),
+        totals.spend(opened.db, by, since, false),
+      ]);
+      expect([a.usd, b.usd]).toEqual([7, 7]);
+      const full = await modelRequestStore.spend(opened.db, by, since);
+      expect(full).toMatchObject({ usd: 7, tokens: 48 });
+      // A new window starts from nothing.
+      expect((await totals.spend(opened.db, by, "2026-04-01T00:00:00.000Z", false)).usd).toBe(0);
+    } finally {
+      await opened.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

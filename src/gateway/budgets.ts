@@ -98,24 +98,57 @@ function describe(
   );
 }
 
+/**
+ * What a session, key or tenant has spent in a window with a fixed start (a session's life, this
+ * UTC day or month), kept as running totals: each check adds only the requests stored since the
+ * last one instead of summing the whole window again. Rolling windows (seconds) lose old requests
+ * as time passes, so they are summed whole every time.
+ */
+export class SpendTotals {
+  private readonly totals = new Map<string, { since: string | null; usd: number; tokens: number; lastId: number }>();
+
+  async spend(
+    db: Db,
+    by: { sessionId?: string; ownerKeyId?: string; tenant?: string },
+    since: string | null,
+    rolling: boolean,
+  ): Promise<Spend> {
+    if (rolling) return modelRequestStore.spend(db, by, since);
+    const key = JSON.stringify(by);
+    for (;;) {
+      const cached = this.totals.get(key);
+      const base = cached && cached.since === since ? cached : { since, usd: 0, tokens: 0, lastId: 0 };
+      const added = await modelRequestStore.spend(db, by, since, base.lastId);
+      // Another check moved the totals meanwhile: start again from where it left them.
+      if (this.totals.get(key) !== cached) continue;
+      const next = {
+        since,
+        usd: base.usd + added.usd,
+        tokens: base.tokens + added.tokens,
+        lastId: Math.max(base.lastId, added.lastId),
+      };
+      this.totals.set(key, next);
+      return next;
+    }
+  }
+}
+
 /** The first budget this session's next request would exceed, if any. */
 export async function firstBreach(
   db: Db,
   budgets: BudgetsConfig,
   g: SessionGrant,
   now: Date,
+  totals: SpendTotals = new SpendTotals(),
 ): Promise<Breach | undefined> {
   const { since, resetsAt } = windowOf(budgets.window, now);
+  const rolling = typeof budgets.window === "number";
   for (const a of applicable(budgets, g)) {
     const window = a.scope === "session" ? ("session" as const) : budgets.window;
     const spent: Spend =
       a.scope === "session"
-        ? await modelRequestStore.spend(db, { sessionId: a.subject }, null)
-        : await modelRequestStore.spend(
-            db,
-            a.scope === "key" ? { ownerKeyId: a.subject } : { tenant: a.subject },
-            since,
-          );
+        ? await totals.spend(db, { sessionId: a.subject }, null, false)
+        : await totals.spend(db, a.scope === "key" ? { ownerKeyId: a.subject } : { tenant: a.subject }, since, rolling);
     const reset = a.scope === "session" ? null : resetsAt;
     for (const unit of ["usd", "tokens"] as const) {
       const limit = a.limit[unit];

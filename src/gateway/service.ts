@@ -11,7 +11,7 @@ import type { Logger } from "../core/log";
 import { SessionEnded } from "../session/events";
 import type { Db } from "../store/db";
 import type { Transact, Tx } from "../store/tx";
-import { type Breach, firstBreach, hasBudgets } from "./budgets";
+import { type Breach, firstBreach, hasBudgets, SpendTotals } from "./budgets";
 import { GatewayErrors } from "./errors";
 import { BudgetExceeded, ModelRequestMetered } from "./events";
 import { rateLimitHeaders, UsageMeter } from "./meter";
@@ -106,6 +106,7 @@ export class ModelGateway {
     keepAliveTimeout: 30_000,
   });
   private readonly budgeted: boolean;
+  private readonly spent = new SpendTotals();
   private bindAddress!: (address: string) => void;
   private readonly address = new Promise<string>((resolve) => {
     this.bindAddress = resolve;
@@ -149,7 +150,13 @@ export class ModelGateway {
     const base = { grant, path: req.path, started, startedAt, body: req.body };
 
     if (metered && this.budgeted) {
-      const breach = await firstBreach(this.deps.db, this.deps.config.budgets, grant, this.deps.clock.now());
+      const breach = await firstBreach(
+        this.deps.db,
+        this.deps.config.budgets,
+        grant,
+        this.deps.clock.now(),
+        this.spent,
+      );
       if (breach) {
         await req.body.drain();
         await this.refuse(base, breach);

@@ -1,4 +1,5 @@
 // Persistence of metered model requests (SQLite), and the sums budgets and analytics read.
+import { sql } from "kysely";
 import type { Db } from "../store/db";
 
 export interface ModelRequestsTable {
@@ -89,10 +90,12 @@ export const modelRequestStore = {
     db: Db,
     by: { sessionId?: string; ownerKeyId?: string; tenant?: string },
     since: string | null,
-  ): Promise<Spend> {
+    afterId?: number,
+  ): Promise<Spend & { lastId: number }> {
     let q = t(db)
       .selectFrom("model_requests")
       .select((eb) => [
+        eb.fn.coalesce(eb.fn.max<number>("id"), eb.lit(0)).as("lastId"),
         eb.fn.coalesce(eb.fn.sum<number>("cost_usd"), eb.lit(0)).as("usd"),
         eb.fn
           .coalesce(
@@ -107,11 +110,16 @@ export const modelRequestStore = {
           )
           .as("tokens"),
       ]);
-    if (by.sessionId !== undefined) q = q.where("session_id", "=", by.sessionId);
-    if (by.ownerKeyId !== undefined) q = q.where("owner_key_id", "=", by.ownerKeyId);
-    if (by.tenant !== undefined) q = q.where("tenant", "=", by.tenant);
-    if (since !== null) q = q.where("started_at", ">=", since);
+    // Only the requests stored after `afterId`: then SQLite must read them by rowid range (a unary +
+    // keeps it off the column indexes, which would walk the whole window).
+    const col = (c: "session_id" | "owner_key_id" | "tenant" | "started_at") =>
+      afterId === undefined ? sql.ref(c) : sql`+${sql.ref(c)}`;
+    if (by.sessionId !== undefined) q = q.where(col("session_id"), "=", by.sessionId);
+    if (by.ownerKeyId !== undefined) q = q.where(col("owner_key_id"), "=", by.ownerKeyId);
+    if (by.tenant !== undefined) q = q.where(col("tenant"), "=", by.tenant);
+    if (since !== null) q = q.where(col("started_at"), ">=", since);
+    if (afterId !== undefined) q = q.where("id", ">", afterId);
     const row = await q.executeTakeFirstOrThrow();
-    return { usd: Number(row.usd), tokens: Number(row.tokens) };
+    return { usd: Number(row.usd), tokens: Number(row.tokens), lastId: Number(row.lastId) };
   },
 };

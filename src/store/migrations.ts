@@ -186,6 +186,29 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("turns_prompt_item").on("turns").columns(["prompt_item_id"]).execute();
     },
   },
+  // Budget checks sum a key's, tenant's or session's spend before every gateway request: indexes
+  // that hold what is summed answer from the index alone (600k requests in a month: ~200 ms a check).
+  "0009_spend_indexes": {
+    async up(db: Kysely<unknown>) {
+      const spent = ["cost_usd", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"];
+      for (const [name, lead] of [
+        ["model_requests_tenant", ["tenant", "started_at"]],
+        ["model_requests_owner", ["owner_key_id", "started_at"]],
+      ] as const) {
+        await db.schema.dropIndex(name).execute();
+        await db.schema
+          .createIndex(name)
+          .on("model_requests")
+          .columns([...lead, ...spent])
+          .execute();
+      }
+      await db.schema
+        .createIndex("model_requests_session_spend")
+        .on("model_requests")
+        .columns(["session_id", ...spent])
+        .execute();
+    },
+  },
 };
 
 export async function migrate(db: Db): Promise<void> {
