@@ -186,6 +186,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("turns_prompt_item").on("turns").columns(["prompt_item_id"]).execute();
     },
   },
+  // Approvals listed by status or tool across sessions, newest first, and the pending count /metrics reads.
+  "0010_approval_indexes": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex("approvals_status").on("approvals").columns(["status", "id"]).execute();
+      await db.schema.createIndex("approvals_tool").on("approvals").columns(["tool_name", "id"]).execute();
+    },
+  },
   // Budget checks sum a key's, tenant's or session's spend before every gateway request: indexes
   // that hold what is summed answer from the index alone (600k requests in a month: ~200 ms a check).
   "0009_spend_indexes": {
