@@ -15,17 +15,7 @@ export interface GatewayGroup {
   unpricedRequests: number;
 }
 
-/** Group columns a caller may ask for; never user input in SQL. */
-const GROUPS = {
-  none: "NULL",
-  model: "model",
-  day: "substr(started_at, 1, 10)",
-  key: "owner_key_id",
-  tenant: "tenant",
-} as const;
-
 interface GroupRow {
-  k: string | null;
   requests: number;
   errors: number;
   refused: number;
@@ -37,15 +27,24 @@ interface GroupRow {
   unpriced: number;
 }
 
-export async function gatewayGroups(
-  db: Db,
-  scope: Scope,
-  range: Range,
-  by: keyof typeof GROUPS,
-): Promise<GatewayGroup[]> {
-  const key = sql.raw(GROUPS[by]);
-  const { rows } = await sql<GroupRow>`
-    SELECT ${key} AS k,
+/** The groupings reports show: all requests, or by model, UTC day, API key or tenant. */
+type Grouping = "none" | "model" | "day" | "key" | "tenant";
+
+/** One fine group of the range's requests: every coarser grouping is a sum of these. */
+export interface GatewayCell extends Omit<GatewayGroup, "key"> {
+  day: string;
+  model: string | null;
+  keyId: string | null;
+  tenant: string;
+}
+
+/**
+ * The range's metered requests read once, grouped by day, model, key and tenant together, so a
+ * report that shows several groupings scans model_requests one time (rollUp derives each).
+ */
+export async function gatewayCube(db: Db, scope: Scope, range: Range): Promise<GatewayCell[]> {
+  const { rows } = await sql<GroupRow & { day: string; model: string | null; key_id: string | null; tenant: string }>`
+    SELECT substr(started_at, 1, 10) AS day, model, owner_key_id AS key_id, tenant,
       count(*) AS requests,
       sum(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS errors,
       sum(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS refused,
@@ -57,10 +56,12 @@ export async function gatewayGroups(
       sum(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) AS unpriced
     FROM model_requests AS r
     WHERE r.started_at >= ${range.from} AND r.started_at < ${range.to} AND ${scopedSql("r", scope)}
-    GROUP BY ${key}
-    ORDER BY ${key}`.execute(db);
+    GROUP BY day, model, owner_key_id, tenant`.execute(db);
   return rows.map((r) => ({
-    key: r.k,
+    day: r.day,
+    model: r.model,
+    keyId: r.key_id,
+    tenant: r.tenant,
     requests: Number(r.requests),
     errors: Number(r.errors ?? 0),
     refused: Number(r.refused ?? 0),
@@ -68,6 +69,46 @@ export async function gatewayGroups(
     costUsd: Number(r.cost),
     unpricedRequests: Number(r.unpriced ?? 0),
   }));
+}
+
+const keyOf: Record<Grouping, (c: GatewayCell) => string | null> = {
+  none: () => null,
+  model: (c) => c.model,
+  day: (c) => c.day,
+  key: (c) => c.keyId,
+  tenant: (c) => c.tenant,
+};
+
+/** A grouping of the cube, ordered as SQL orders it (NULL first); "none" is one group, or none at all. */
+export function rollUp(cells: readonly GatewayCell[], by: Grouping): GatewayGroup[] {
+  const groups = new Map<string | null, GatewayGroup>();
+  for (const c of cells) {
+    const key = keyOf[by](c);
+    const g = groups.get(key) ?? {
+      key,
+      requests: 0,
+      errors: 0,
+      refused: 0,
+      tokens: zeroTokens(),
+      costUsd: 0,
+      unpricedRequests: 0,
+    };
+    g.requests += c.requests;
+    g.errors += c.errors;
+    g.refused += c.refused;
+    g.tokens = {
+      input: g.tokens.input + c.tokens.input,
+      output: g.tokens.output + c.tokens.output,
+      cacheRead: g.tokens.cacheRead + c.tokens.cacheRead,
+      cacheWrite: g.tokens.cacheWrite + c.tokens.cacheWrite,
+    };
+    g.costUsd += c.costUsd;
+    g.unpricedRequests += c.unpricedRequests;
+    groups.set(key, g);
+  }
+  return [...groups.values()].sort((a, b) =>
+    a.key === b.key ? 0 : a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : 1,
+  );
 }
 
 /** The four token sums every grouped query selects. */
@@ -93,7 +134,9 @@ export interface TurnGroup {
 /** Claude Code's per-turn figures for turns started in the range, whole or by UTC day. */
 export async function turnGroups(db: Db, scope: Scope, range: Range, byDay: boolean): Promise<TurnGroup[]> {
   const key = byDay ? sql`substr(t.started_at, 1, 10)` : sql`NULL`;
-  const { rows } = await sql<GroupRow & { total: number; completed: number; failed: number; interrupted: number }>`
+  const { rows } = await sql<
+    GroupRow & { k: string | null; total: number; completed: number; failed: number; interrupted: number }
+  >`
     SELECT ${key} AS k,
       count(*) AS total,
       sum(CASE WHEN t.status = 'completed' THEN 1 ELSE 0 END) AS completed,

@@ -6,7 +6,7 @@ import { isPriced } from "../gateway";
 import { type SessionStatus, SessionStatusSchema } from "../session";
 import type { Db } from "../store/db";
 import { AnalyticsErrors } from "./errors";
-import { gatewayGroups, sessionCounts, turnGroups, zeroTokens } from "./queries";
+import { gatewayCube, rollUp, sessionCounts, turnGroups, zeroTokens } from "./queries";
 import { rateLimits } from "./rate-limits";
 import type { AnalyticsCosts, AnalyticsQuery, AnalyticsRateLimits, AnalyticsSummary, AnalyticsTokens } from "./schema";
 import type { Range, Scope } from "./scope";
@@ -43,13 +43,14 @@ export class AnalyticsService {
     const { db } = this.deps;
     const scope = this.scope(caller);
     const range = this.range(q);
-    const [sessions, turns, turnDays, gateway, gatewayDays] = await Promise.all([
+    const [sessions, turns, turnDays, cube] = await Promise.all([
       sessionCounts(db, scope, range),
       turnGroups(db, scope, range, false),
       turnGroups(db, scope, range, true),
-      gatewayGroups(db, scope, range, "none"),
-      gatewayGroups(db, scope, range, "day"),
+      gatewayCube(db, scope, range),
     ]);
+    const gateway = rollUp(cube, "none");
+    const gatewayDays = rollUp(cube, "day");
     const byStatus = Object.fromEntries(
       SessionStatusSchema.options.map((s) => [s, sessions.byStatus.get(s) ?? 0]),
     ) as Record<SessionStatus, number>;
@@ -97,14 +98,13 @@ export class AnalyticsService {
     const { db } = this.deps;
     const scope = this.scope(caller);
     const range = this.range(q);
-    const [total, byModel, byDay, byKey, byTenant, turnDays] = await Promise.all([
-      gatewayGroups(db, scope, range, "none"),
-      gatewayGroups(db, scope, range, "model"),
-      gatewayGroups(db, scope, range, "day"),
-      gatewayGroups(db, scope, range, "key"),
-      gatewayGroups(db, scope, range, "tenant"),
-      turnGroups(db, scope, range, true),
-    ]);
+    // One pass over the requests for all five groupings.
+    const [cube, turnDays] = await Promise.all([gatewayCube(db, scope, range), turnGroups(db, scope, range, true)]);
+    const total = rollUp(cube, "none");
+    const byModel = rollUp(cube, "model");
+    const byDay = rollUp(cube, "day");
+    const byKey = rollUp(cube, "key");
+    const byTenant = rollUp(cube, "tenant");
     return {
       ...range,
       total: cost(total[0] ?? { costUsd: 0, unpricedRequests: 0, requests: 0 }),
@@ -128,11 +128,8 @@ export class AnalyticsService {
     const { db } = this.deps;
     const scope = this.scope(caller);
     const range = this.range(q);
-    const [total, byModel, turns] = await Promise.all([
-      gatewayGroups(db, scope, range, "none"),
-      gatewayGroups(db, scope, range, "model"),
-      turnGroups(db, scope, range, false),
-    ]);
+    const [cube, turns] = await Promise.all([gatewayCube(db, scope, range), turnGroups(db, scope, range, false)]);
+    const [total, byModel] = [rollUp(cube, "none"), rollUp(cube, "model")];
     return {
       ...range,
       total: { ...(total[0]?.tokens ?? zeroTokens()), requests: total[0]?.requests ?? 0 },
