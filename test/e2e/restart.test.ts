@@ -37,7 +37,8 @@ const claudeProcesses = (claudeSessionId: string) => {
   }
 };
 
-async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
+/** A data directory with a config for a server process of these tests; removed at the end. */
+function dataDirWithConfig(): string {
   const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-"));
   cleanup.push(dataDir);
   writeConfig(dataDir, {
@@ -47,6 +48,11 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
     auth: { token: TOKEN },
     security: { allowedWorkDirs: [tmpdir()] },
   });
+  return dataDir;
+}
+
+async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
+  const dataDir = dataDirWithConfig();
   const work = mkdtempSync(join(tmpdir(), "aegis-restart-wd-"));
   cleanup.push(work);
   const script = model.script(marker, [
@@ -128,15 +134,7 @@ describe("restart survival", () => {
   });
 
   it("runs the prompts that were queued when the server stopped; one dropped by escape stays dropped", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-q-"));
-    cleanup.push(dataDir);
-    writeConfig(dataDir, {
-      port: 0,
-      logLevel: "warn",
-      runtime: { env: claude.env },
-      auth: { token: TOKEN },
-      security: { allowedWorkDirs: [tmpdir()] },
-    });
+    const dataDir = dataDirWithConfig();
     const first = await startServerProcess(dataDir);
     running.push(first);
     // A slow first turn in each session, so a follow-up waits in the queue behind it.
