@@ -8,6 +8,7 @@ import type { Tx } from "../store/tx";
 import { noteFailure } from "./breaker";
 import { type ActiveTurn, type LiveSession, type SessionContext, transition } from "./context";
 import { MessageDropped, MessageSubmitted, ToolCompleted, TurnFailed, TurnStarted, UsageRecorded } from "./events";
+import type { TranscriptItem } from "./schema";
 import { sessionStore } from "./store";
 
 /**
@@ -71,11 +72,13 @@ export async function abandonUnfinished(tx: Tx, sessionId: string, at: string, r
  */
 export async function dropUnsent(tx: Tx, sessionId: string, reason: string, at: string): Promise<string[]> {
   const unsent = await sessionStore.unsentPrompts(tx.db, sessionId);
-  for (const item of unsent) {
-    await sessionStore.updateItem(tx.db, item.id, { ...item.data, dropped: reason }, at);
-    tx.emit(event(MessageDropped, sessionId, { itemId: item.id, reason }));
-  }
+  for (const item of unsent) await dropPrompt(tx, sessionId, item, reason, at);
   return unsent.map((i) => i.id);
+}
+
+async function dropPrompt(tx: Tx, sessionId: string, item: TranscriptItem, reason: string, at: string) {
+  await sessionStore.updateItem(tx.db, item.id, { ...item.data, dropped: reason }, at);
+  tx.emit(event(MessageDropped, sessionId, { itemId: item.id, reason }));
 }
 
 /**
@@ -88,8 +91,7 @@ export async function requeueUnsent(tx: Tx, live: LiveSession, at: string): Prom
   for (const item of unsent) {
     if (item.data.truncated === true || typeof item.data.text !== "string") {
       const reason = "the server restarted before this prompt ran, and only part of it was stored; send it again";
-      await sessionStore.updateItem(tx.db, item.id, { ...item.data, dropped: reason }, at);
-      tx.emit(event(MessageDropped, live.id, { itemId: item.id, reason }));
+      await dropPrompt(tx, live.id, item, reason, at);
     } else again.push({ text: item.data.text, itemId: item.id });
   }
   tx.afterCommit(() => live.queue.push(...again));
