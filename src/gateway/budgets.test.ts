@@ -111,6 +111,11 @@ describe("spend totals", () => {
       expect([a.usd, b.usd]).toEqual([7, 7]);
       const full = await modelRequestStore.spend(opened.db, by, since);
       expect(full).toMatchObject({ usd: 7, tokens: 48 });
+      // An ended session's totals are dropped; asked again, they are summed afresh (and still right).
+      const session = { sessionId: "ses_x" };
+      expect((await totals.spend(opened.db, session, null, false)).usd).toBe(108);
+      totals.forgetSession("ses_x");
+      expect((await totals.spend(opened.db, session, null, false)).usd).toBe(108);
       // A new window starts from nothing.
       expect((await totals.spend(opened.db, by, "2026-04-01T00:00:00.000Z", false)).usd).toBe(0);
     } finally {

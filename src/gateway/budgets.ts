@@ -107,6 +107,11 @@ function describe(
 export class SpendTotals {
   private readonly totals = new Map<string, { since: string | null; usd: number; tokens: number; lastId: number }>();
 
+  /** A session that ended spends no more: its totals are dropped. */
+  forgetSession(sessionId: string): void {
+    this.totals.delete(JSON.stringify({ sessionId }));
+  }
+
   async spend(
     db: Db,
     by: { sessionId?: string; ownerKeyId?: string; tenant?: string },

@@ -124,7 +124,10 @@ export class ModelGateway {
   /** Revokes a session's token when the session ends. */
   listen(bus: EventBus): () => void {
     return bus.subscribe((e) => {
-      if (e.type === SessionEnded.type && e.sessionId) this.tokens.revoke(e.sessionId);
+      if (e.type === SessionEnded.type && e.sessionId) {
+        this.tokens.revoke(e.sessionId);
+        this.spent.forgetSession(e.sessionId);
+      }
     });
   }
 
