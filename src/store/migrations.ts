@@ -193,6 +193,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("approvals_tool").on("approvals").columns(["tool_name", "id"]).execute();
     },
   },
+  // Reports over a time range: turns and sessions by when they started.
+  "0011_range_indexes": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex("turns_started").on("turns").columns(["started_at"]).execute();
+      await db.schema.createIndex("sessions_created").on("sessions").columns(["created_at"]).execute();
+    },
+  },
   // Budget checks sum a key's, tenant's or session's spend before every gateway request: indexes
   // that hold what is summed answer from the index alone (600k requests in a month: ~200 ms a check).
   "0009_spend_indexes": {
