@@ -51,6 +51,8 @@ export interface LiveSession {
   secrets: string[];
   /** The model Claude Code last reported (init), so a repeat is not stored again. */
   model: string | null;
+  /** Whether Claude Code has been given a prompt (its conversation exists; a restart resumes it). */
+  conversationStarted: boolean;
   /** Text deltas not published yet (see deltas.ts). */
   delta: PendingDelta;
   /** The last permission-mode change; the next waits for it (see mode.ts). */
@@ -126,6 +128,7 @@ export function newLive(id: string): LiveSession {
     breaker: { key: null, count: 0, tripped: false },
     secrets: [],
     model: null,
+    conversationStarted: false,
     delta: noDelta(),
     modeChange: Promise.resolve(),
   };

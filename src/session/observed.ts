@@ -45,6 +45,8 @@ export async function observedSession(
     if (ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
     live = newLive(record.id);
     live.ready = true;
+    // Claude Code started this conversation itself.
+    live.conversationStarted = true;
     ctx.lives.set(record.id, live);
   }
   return live;

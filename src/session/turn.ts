@@ -155,6 +155,14 @@ export async function recordTurnStart(
 ): Promise<void> {
   const at = ctx.clock.now().toISOString();
   await sessionStore.startTurn(tx.db, { id: turn.id, sessionId: live.id, promptItemId: itemId, startedAt: at });
+  // From the first prompt on, Claude Code has a conversation under this session id: a restart must
+  // resume it (starting anew with the same id is refused), even if Claude Code reported nothing yet.
+  if (!live.conversationStarted) {
+    await sessionStore.update(tx.db, live.id, { conversationStarted: true }, at);
+    tx.afterCommit(() => {
+      live.conversationStarted = true;
+    });
+  }
   await transition(tx, ctx, live.id, "working", { reason: "turn started" });
   tx.emit(event(TurnStarted, live.id, { turnId: turn.id, itemId, ...(traceparent ? { traceparent } : {}) }));
 }

@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sessionStore } from "../../src/session/store";
 import { SseClient, type TestAegis } from "../support/aegis";
 import { useAegis } from "../support/harness";
 import type { ModelServer } from "../support/model-server";
@@ -131,6 +132,21 @@ describe("session lifecycle", () => {
       ["assistant", "The visible answer."],
     ]);
     expect(JSON.stringify(t.body)).not.toContain("pondering");
+    sse.close();
+  });
+
+  it("marks the conversation started as its first prompt leaves, before Claude Code reports anything", async () => {
+    // A restart must then resume it: Claude Code refuses a new start under a session id already in use,
+    // and an escape or a stop can come before its first report does.
+    model.script("lc-started", [{ text: "late", delayMs: 2_000 }]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
+    await sse.waitForStatus("idle");
+    expect((await sessionStore.get(aegis.app.db, created.body.id))?.conversationStarted).toBe(false);
+    const sent = await aegis.api<Json>("POST", `/v1/sessions/${created.body.id}/messages`, { text: "lc-started: go" });
+    expect(sent.status).toBe(202);
+    expect((await sessionStore.get(aegis.app.db, created.body.id))?.conversationStarted).toBe(true);
+    await aegis.api("DELETE", `/v1/sessions/${created.body.id}`);
     sse.close();
   });
 
