@@ -1,30 +1,20 @@
 // Restart where the resume fails: a session live at shutdown whose Claude Code conversation is
 // gone ends `failed` with RESUME_FAILED after the next start, instead of hanging in `starting`.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SseClient } from "../support/aegis";
-import { type ClaudeEnv, makeClaudeEnv } from "../support/claude-env";
-import { type ModelServer, startModelServer } from "../support/model-server";
-import { processClient, type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
+import type { ClaudeEnv } from "../support/claude-env";
+import type { ModelServer } from "../support/model-server";
+import { processClient, useServerProcesses } from "../support/server-process";
 
 const TOKEN = "restart-fail-admin-token-0123456789";
 const { api, statusOf } = processClient(TOKEN);
 let model: ModelServer;
 let claude: ClaudeEnv;
-const cleanup: string[] = [];
-const running: ServerProcess[] = [];
-
-beforeAll(async () => {
-  model = await startModelServer();
-  claude = makeClaudeEnv(model.url);
-});
-afterAll(async () => {
-  for (const p of running) p.child.kill("SIGKILL");
-  await model?.close();
-  claude?.cleanup();
-  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+const servers = useServerProcesses(TOKEN, (m, c) => {
+  model = m;
+  claude = c;
 });
 
 /** Claude Code's stored transcripts of one conversation, under CLAUDE_CONFIG_DIR/projects/<dir>/. */
@@ -37,23 +27,13 @@ function transcriptsOf(claudeSessionId: string): string[] {
 
 describe("restart survival when the resume fails", () => {
   it("a session whose conversation is gone ends failed with RESUME_FAILED; its neighbour resumes", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-fail-"));
-    cleanup.push(dataDir);
-    writeConfig(dataDir, {
-      port: 0,
-      logLevel: "warn",
-      runtime: { env: claude.env },
-      auth: { token: TOKEN },
-      security: { allowedWorkDirs: [tmpdir()] },
-    });
+    const dataDir = servers.dataDir("aegis-restart-fail-");
     model.script("resume-lost", [{ text: "Noted; this conversation will be lost." }]);
     model.script("resume-kept", [{ text: "Noted; this one stays." }]);
 
-    const first = await startServerProcess(dataDir);
-    running.push(first);
+    const first = await servers.start(dataDir);
     const start = async (marker: string) => {
-      const work = mkdtempSync(join(tmpdir(), `aegis-${marker}-`));
-      cleanup.push(work);
+      const work = servers.tempDir(`aegis-${marker}-`);
       const created = await api(first.url, "POST", "/v1/sessions", { workDir: work, prompt: `${marker}: hello` });
       expect(created.status).toBe(201);
       // Idle after its first turn: the conversation started, so the next start must resume it.
@@ -69,8 +49,7 @@ describe("restart survival when the resume fails", () => {
     for (const f of files) rmSync(f);
     expect(transcriptsOf(kept.claudeSessionId).length).toBeGreaterThan(0);
 
-    const second = await startServerProcess(dataDir);
-    running.push(second);
+    const second = await servers.start(dataDir);
     const failed = await statusOf(second.url, lost.id, "failed");
     expect(failed.error.code).toBe("RESUME_FAILED");
     expect(failed.error.message).toContain("Claude Code could not start");

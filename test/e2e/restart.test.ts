@@ -1,12 +1,10 @@
 // Restart survival: sessions live when the server stopped (SIGTERM or kill -9) are resumed.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClaudeEnv, makeClaudeEnv } from "../support/claude-env";
-import { type ModelServer, startModelServer } from "../support/model-server";
-import { processClient, type ServerProcess, startServerProcess, writeConfig } from "../support/server-process";
+import { describe, expect, it } from "vitest";
+import type { ClaudeEnv } from "../support/claude-env";
+import type { ModelServer } from "../support/model-server";
+import { processClient, useServerProcesses } from "../support/server-process";
 import { until } from "../support/until";
 
 type Json = Record<string, any>;
@@ -14,18 +12,9 @@ const TOKEN = "restart-test-admin-token-0123456789";
 const { api, statusOf } = processClient(TOKEN);
 let model: ModelServer;
 let claude: ClaudeEnv;
-const cleanup: string[] = [];
-const running: ServerProcess[] = [];
-
-beforeAll(async () => {
-  model = await startModelServer();
-  claude = makeClaudeEnv(model.url);
-});
-afterAll(async () => {
-  for (const p of running) p.child.kill("SIGKILL");
-  await model?.close();
-  claude?.cleanup();
-  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+const servers = useServerProcesses(TOKEN, (m, c) => {
+  model = m;
+  claude = c;
 });
 
 /** Claude Code processes of one session: its Claude Code session id is on their command line. */
@@ -37,24 +26,9 @@ const claudeProcesses = (claudeSessionId: string) => {
   }
 };
 
-/** A data directory with a config for a server process of these tests; removed at the end. */
-function dataDirWithConfig(): string {
-  const dataDir = mkdtempSync(join(tmpdir(), "aegis-restart-"));
-  cleanup.push(dataDir);
-  writeConfig(dataDir, {
-    port: 0,
-    logLevel: "warn",
-    runtime: { env: claude.env },
-    auth: { token: TOKEN },
-    security: { allowedWorkDirs: [tmpdir()] },
-  });
-  return dataDir;
-}
-
 async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
-  const dataDir = dataDirWithConfig();
-  const work = mkdtempSync(join(tmpdir(), "aegis-restart-wd-"));
-  cleanup.push(work);
+  const dataDir = servers.dataDir("aegis-restart-");
+  const work = servers.tempDir("aegis-restart-wd-");
   const script = model.script(marker, [
     { text: `The secret word is ${marker.toUpperCase()}-PINEAPPLE.` },
     {
@@ -64,10 +38,9 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
     { text: "after restart" },
   ]);
 
-  const first = await startServerProcess(dataDir, {
+  const first = await servers.start(dataDir, {
     AEGIS_RUNTIME__ENV: JSON.stringify(claude.env),
   });
-  running.push(first);
   const created = await api(first.url, "POST", "/v1/sessions", {
     workDir: work,
     name: marker,
@@ -91,8 +64,7 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
     15_000,
   );
 
-  const second = await startServerProcess(dataDir);
-  running.push(second);
+  const second = await servers.start(dataDir);
   const resumed = await statusOf(second.url, id, "idle");
   expect(resumed).toMatchObject({ id, name: marker, pendingApprovals: [], error: null });
   const transcript = await api(second.url, "GET", `/v1/sessions/${id}/transcript`);
@@ -134,15 +106,13 @@ describe("restart survival", () => {
   });
 
   it("runs the prompts that were queued when the server stopped; one dropped by escape stays dropped", async () => {
-    const dataDir = dataDirWithConfig();
-    const first = await startServerProcess(dataDir);
-    running.push(first);
+    const dataDir = servers.dataDir("aegis-restart-q-");
+    const first = await servers.start(dataDir);
     // A slow first turn in each session, so a follow-up waits in the queue behind it.
     model.script("rq-kept", [{ text: "slow one", delayMs: 60_000 }, { text: "the queued prompt ran" }]);
     model.script("rq-escaped", [{ text: "slow two", delayMs: 60_000 }, { text: "must never run" }]);
     const open = async (marker: string) => {
-      const wd = mkdtempSync(join(tmpdir(), "aegis-restart-qwd-"));
-      cleanup.push(wd);
+      const wd = servers.tempDir("aegis-restart-qwd-");
       const s = await api(first.url, "POST", "/v1/sessions", { workDir: wd, prompt: `${marker}: first` });
       expect(s.status).toBe(201);
       await statusOf(first.url, s.body.id, "working");
@@ -162,8 +132,7 @@ describe("restart survival", () => {
 
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
-    const second = await startServerProcess(dataDir);
-    running.push(second);
+    const second = await servers.start(dataDir);
     await until("the queued prompt to reach the model", async () =>
       model.turnRequests("rq-kept").find((r) => JSON.stringify(r.body?.messages).includes("rq-kept: second")),
     );

@@ -1,9 +1,13 @@
 // Runs Aegis as a separate process (`src/main.ts`), the way `npm start` does, so tests can
 // SIGTERM or kill -9 it and start it again on the same data directory.
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { stringify } from "yaml";
+import { type ClaudeEnv, makeClaudeEnv } from "./claude-env";
+import { type ModelServer, startModelServer } from "./model-server";
 import { until } from "./until";
 
 export interface ServerProcess {
@@ -88,4 +92,53 @@ export function processClient(token: string) {
     }
   };
   return { api, statusOf };
+}
+
+/**
+ * For a test file that runs Aegis in its own process: one scripted model and Claude Code environment
+ * (handed to `bind` once they exist), data directories with a config, and servers, all killed and
+ * removed when the file is done.
+ */
+export function useServerProcesses(token: string, bind: (model: ModelServer, claude: ClaudeEnv) => void) {
+  let claude: ClaudeEnv | undefined;
+  let model: ModelServer | undefined;
+  const cleanup: string[] = [];
+  const running: ServerProcess[] = [];
+  beforeAll(async () => {
+    model = await startModelServer();
+    claude = makeClaudeEnv(model.url);
+    bind(model, claude);
+  });
+  afterAll(async () => {
+    for (const p of running) p.child.kill("SIGKILL");
+    await model?.close();
+    claude?.cleanup();
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  });
+  const tempDir = (prefix: string) => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    cleanup.push(d);
+    return d;
+  };
+  return {
+    tempDir,
+    /** A data directory whose config points Claude Code at the scripted model and sets the admin token. */
+    dataDir(prefix = "aegis-proc-"): string {
+      if (!claude) throw new Error("the model server starts in beforeAll");
+      const d = tempDir(prefix);
+      writeConfig(d, {
+        port: 0,
+        logLevel: "warn",
+        runtime: { env: claude.env },
+        auth: { token },
+        security: { allowedWorkDirs: [tmpdir()] },
+      });
+      return d;
+    },
+    async start(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+      const p = await startServerProcess(dataDir, env);
+      running.push(p);
+      return p;
+    },
+  };
 }
