@@ -1,6 +1,5 @@
 // The Fastify application: docs, error handling, and the /v1 API with zod validation.
 import cors from "@fastify/cors";
-import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
@@ -29,6 +28,7 @@ import { policyRoutes } from "./routes/policies";
 import { sessionControlRoutes } from "./routes/session-control";
 import { sessionHistoryRoutes } from "./routes/session-history";
 import { sessionRoutes } from "./routes/sessions";
+import { registerSecurityHeaders } from "./security-headers";
 
 export const API_VERSION = "0.1.0";
 
@@ -74,19 +74,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       seconds: reply.elapsedTime / 1000,
     });
   });
-  await app.register(helmet, {
-    // The API answers JSON; the HTML pages (/docs) run their own inline bootstrap script.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", "data:"],
-        fontSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
-      },
-    },
-  });
+  registerSecurityHeaders(app);
   if (deps.corsOrigins.length > 0) await app.register(cors, { origin: deps.corsOrigins });
   await app.register(rateLimit, { global: false });
   const routeAccess = registerAuth(app, { ...deps.authPlugin, auth: deps.auth, sseTokens: deps.sseTokens });

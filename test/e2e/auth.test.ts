@@ -210,6 +210,12 @@ describe("authentication", () => {
   it("sets security headers and keeps CORS off by default", async () => {
     const res = await fetch(`${aegis.url}/v1/health`, { headers: { origin: "https://evil.example" } });
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
+    // Errors carry them too (the headers are set before the route runs).
+    const missing = await fetch(`${aegis.url}/v1/sessions/ses_missing`);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });
 });

@@ -142,6 +142,9 @@ describe("model gateway", () => {
     for (const method of ["GET", "HEAD"]) {
       const hello = await fetch(`${aegis.url}/gateway/api/hello`, { method, headers: { "x-api-key": token } });
       expect(hello.status, method).toBe(200);
+      // The model API's own answer: no browser security headers added on the way.
+      expect(hello.headers.get("content-security-policy"), method).toBeNull();
+      expect(hello.headers.get("x-content-type-options"), method).toBeNull();
     }
     const huge = await gatewayCall(aegis, "/v1/messages", token, { pad: "x".repeat(33 * 1024 * 1024) });
     expect(huge.status).toBe(413);

@@ -61,7 +61,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
   });
 
   // Security headers are for browsers; Claude Code reads the model API's own headers, untouched.
-  app.all("/*", { config: { public: true }, schema: { hide: true }, helmet: false }, async (req, reply) => {
+  app.all("/*", { config: { public: true, securityHeaders: false }, schema: { hide: true } }, async (req, reply) => {
     const abort = new AbortController();
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) abort.abort();
