@@ -56,7 +56,7 @@ export async function createApp(deps: AppDeps) {
   checkExposure(config);
   const upstream = gatewayUpstream(config);
   const clock = deps.clock ?? systemClock;
-  const opened = openDb(join(config.dataDir, "aegis.db"));
+  const opened = openDb(join(config.dataDir, "aegis.db"), { checkpoints: { logger: logger.child({ module: "db" }) } });
   await migrate(opened.db);
   const bus = new EventBus();
   const telemetry = createTelemetry(config.telemetry, { bus, logger });

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from "./checkpointer";
 
 // Domains declare their own tables and narrow with `db.withTables<T>()`.
 // biome-ignore lint/complexity/noBannedTypes: the base schema is intentionally empty
@@ -11,19 +12,34 @@ export type Db = Kysely<{}>;
 export interface OpenedDb {
   db: Db;
   raw: Database.Database;
+  /** Null for an in-memory database (no WAL). */
+  checkpointer: Checkpointer | null;
   close(): Promise<void>;
 }
 
-export function openDb(file: string): OpenedDb {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+export function openDb(file: string, opts: { checkpoints?: CheckpointerOptions } = {}): OpenedDb {
+  const memory = file === ":memory:";
+  if (!memory) mkdirSync(dirname(file), { recursive: true });
   const raw = new Database(file);
   raw.pragma("journal_mode = WAL");
   raw.pragma("synchronous = NORMAL");
   raw.pragma("foreign_keys = ON");
   raw.pragma("busy_timeout = 5000");
+  const checkpointer = memory ? null : startCheckpointer(raw, file, opts.checkpoints);
   // biome-ignore lint/complexity/noBannedTypes: see Db
   const db = new Kysely<{}>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return { db, raw, close: () => db.destroy() };
+  return {
+    db,
+    raw,
+    checkpointer,
+    async close() {
+      // The writer closes last: the last connection to close checkpoints everything and removes the WAL.
+      await checkpointer?.stop();
+      await db.destroy();
+      // kysely closes the connection only if it ever ran a query on it.
+      if (raw.open) raw.close();
+    },
+  };
 }
 
 /**
