@@ -1,6 +1,7 @@
 // Audit persistence (SQLite): appending to the chain, querying and streaming it, and checkpoints.
 import { type Clock, systemClock } from "../core/clock";
 import type { Db } from "../store/db";
+import { statement } from "../store/statement";
 import { canonicalJson } from "./canonical-json";
 import { buildRecord, newAuditId } from "./chain";
 import {
@@ -69,6 +70,27 @@ const toRow = (r: AuditRecord): AuditRecordsTable => ({
   hash: r.hash,
 });
 
+const insertRecord = statement(
+  "insert into audit_records (seq, id, time, actor_key_id, actor_role, actor_tenant, actor_ip, action, target_type, target_id, params, outcome, error, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+);
+const rowValues = (r: AuditRecordsTable) => [
+  r.seq,
+  r.id,
+  r.time,
+  r.actor_key_id,
+  r.actor_role,
+  r.actor_tenant,
+  r.actor_ip,
+  r.action,
+  r.target_type,
+  r.target_id,
+  r.params,
+  r.outcome,
+  r.error,
+  r.prev_hash,
+  r.hash,
+];
+
 // Not validated here: verifyChain parses every record, so a tampered row is reported there.
 const toRecord = (row: AuditRecordsTable): AuditRecord => ({
   seq: Number(row.seq),
@@ -124,7 +146,7 @@ async function appendMany(
     const out: AuditRecord[] = [];
     for (const input of parsed) {
       const record = buildRecord(at, input, { id: newAuditId(), time: clock.now().toISOString() });
-      await tables(conn).insertInto("audit_records").values(toRow(record)).execute();
+      await insertRecord.run(conn, rowValues(toRow(record)));
       out.push(record);
       at = record;
     }

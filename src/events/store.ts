@@ -3,6 +3,7 @@ import type { Clock } from "../core/clock";
 import type { PendingEvent, StoredEvent } from "../core/events";
 import { newId } from "../core/ids";
 import type { Db } from "../store/db";
+import { type Statement, statement } from "../store/statement";
 
 interface EventsTable {
   seq: number | undefined;
@@ -16,6 +17,18 @@ type Tables = { events: EventsTable };
 
 /** Rows per INSERT: 5 bound parameters each, well under SQLite's limit. */
 const INSERT_CHUNK = 500;
+
+/** The INSERT of `n` events, made once per row count (a unit of work stores one to a handful). */
+const inserts = new Map<number, Statement<{ id: string; seq: number }>>();
+function insertOf(n: number): Statement<{ id: string; seq: number }> {
+  let s = inserts.get(n);
+  if (!s) {
+    const rows = Array.from({ length: n }, () => "(?, ?, ?, ?, ?)").join(", ");
+    s = statement(`insert into events (id, type, session_id, time, data) values ${rows} returning id, seq`);
+    if (n <= 32) inserts.set(n, s);
+  }
+  return s;
+}
 
 function toStored(r: {
   seq: number | undefined;
@@ -58,13 +71,9 @@ export class EventStore {
     // not promised, so each sequence is matched to its row by id.
     const seqOf = new Map<string, number>();
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      const returned = await db
-        .withTables<Tables>()
-        .insertInto("events")
-        .values(rows.slice(i, i + INSERT_CHUNK))
-        .returning(["id", "seq"])
-        .execute();
-      for (const r of returned) seqOf.set(r.id, Number(r.seq));
+      const chunk = rows.slice(i, i + INSERT_CHUNK);
+      const params = chunk.flatMap((r) => [r.id, r.type, r.session_id, r.time, r.data]);
+      for (const r of await insertOf(chunk.length).run(db, params)) seqOf.set(r.id, Number(r.seq));
     }
     return rows.map((row, i) => {
       const seq = seqOf.get(row.id);

@@ -1,6 +1,7 @@
 // Transcript persistence (SQLite): prompts, assistant text, tool calls, approvals and errors, in order.
 import { sql } from "kysely";
 import type { Db } from "../store/db";
+import { statement } from "../store/statement";
 import type { TranscriptItem } from "./schema";
 
 interface TranscriptTable {
@@ -16,20 +17,21 @@ interface TranscriptTable {
 type Tables = { transcript_items: TranscriptTable };
 const t = (db: Db) => db.withTables<Tables>();
 
+const insertItem = statement(
+  "insert into transcript_items (id, session_id, kind, ref, data, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?)",
+);
+
 export const itemStore = {
   async addItem(db: Db, sessionId: string, item: TranscriptItem, ref: string | null = null): Promise<void> {
-    await t(db)
-      .insertInto("transcript_items")
-      .values({
-        id: item.id,
-        session_id: sessionId,
-        kind: item.kind,
-        ref,
-        data: JSON.stringify(item.data),
-        created_at: item.createdAt,
-        updated_at: item.updatedAt,
-      })
-      .execute();
+    await insertItem.run(db, [
+      item.id,
+      sessionId,
+      item.kind,
+      ref,
+      JSON.stringify(item.data),
+      item.createdAt,
+      item.updatedAt,
+    ]);
   },
 
   /** Transcript items counted by kind, and tool calls by tool name and error flag (no item is read whole). */

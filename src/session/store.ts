@@ -2,6 +2,7 @@
 
 import type { PermissionMode } from "../runtime/types";
 import type { Db } from "../store/db";
+import { statement } from "../store/statement";
 import { itemStore } from "./item-store";
 import { turnStore } from "./turn-store";
 
@@ -96,6 +97,9 @@ const toRecord = (r: SessionsTable): SessionRecord => ({
 
 const t = (db: Db) => db.withTables<Tables>();
 
+const selectStatus = statement<{ status: string }>("select status from sessions where id = ?");
+const updateStatus = statement("update sessions set updated_at = ?, last_activity_at = ?, status = ? where id = ?");
+
 export interface SessionFilter {
   tenant?: string | undefined;
   ownerKeyId?: string | undefined;
@@ -148,7 +152,7 @@ export const sessionStore = {
 
   /** Just the status (status changes read it on every turn; the whole row is not needed). */
   async statusOf(db: Db, id: string): Promise<SessionStatus | undefined> {
-    const r = await t(db).selectFrom("sessions").select("status").where("id", "=", id).executeTakeFirst();
+    const [r] = await selectStatus.run(db, [id]);
     return r?.status as SessionStatus | undefined;
   },
 
@@ -231,6 +235,12 @@ export const sessionStore = {
     }>,
     at: string,
   ): Promise<void> {
+    // A status change alone (every turn, twice) takes the fixed statement.
+    const { status, ...rest } = patch;
+    if (status && Object.values(rest).every((v) => v === undefined)) {
+      await updateStatus.run(db, [at, at, status, id]);
+      return;
+    }
     await t(db)
       .updateTable("sessions")
       .set({

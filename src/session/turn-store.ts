@@ -1,5 +1,6 @@
 // Turn persistence (SQLite): one row per turn with its timing, usage and outcome.
 import type { Db } from "../store/db";
+import { statement } from "../store/statement";
 
 interface TurnsTable {
   id: string;
@@ -22,6 +23,11 @@ interface TurnsTable {
 }
 type Tables = { turns: TurnsTable };
 const t = (db: Db) => db.withTables<Tables>();
+
+// The other columns keep their defaults: zero usage, no timings, no error.
+const insertTurn = statement(
+  "insert into turns (id, session_id, prompt_item_id, status, started_at) values (?, ?, ?, 'running', ?)",
+);
 
 type Usage = {
   inputTokens: number;
@@ -48,28 +54,7 @@ export interface TurnRecord {
 
 export const turnStore = {
   async startTurn(db: Db, turn: { id: string; sessionId: string; promptItemId: string | null; startedAt: string }) {
-    await t(db)
-      .insertInto("turns")
-      .values({
-        id: turn.id,
-        session_id: turn.sessionId,
-        prompt_item_id: turn.promptItemId,
-        status: "running",
-        started_at: turn.startedAt,
-        ttft_ms: null,
-        duration_ms: null,
-        api_duration_ms: null,
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_read_tokens: 0,
-        cache_write_tokens: 0,
-        cost_usd: 0,
-        model_usage: null,
-        error_code: null,
-        error_message: null,
-        ended_at: null,
-      })
-      .execute();
+    await insertTurn.run(db, [turn.id, turn.sessionId, turn.promptItemId, turn.startedAt]);
   },
 
   async endTurn(
