@@ -11,7 +11,7 @@ import { joined, type Transact, type Tx } from "../store/tx";
 import { noDelta, type PendingDelta } from "./deltas";
 import { SessionEnded, SessionStatusChanged } from "./events";
 import { canTransition, isTerminal, type SessionStatus } from "./status";
-import { sessionStore } from "./store";
+import { type SessionRecord, sessionStore } from "./store";
 
 export interface PendingDecision {
   approvalId: string;
@@ -37,6 +37,8 @@ export interface ActiveTurn {
 
 export interface LiveSession {
   id: string;
+  /** Who owns the session, and how it runs; fixed for its life, so access checks need no read. */
+  owner: { tenant: string; ownerKeyId: string | null; kind: SessionRecord["kind"] };
   handle: RuntimeHandle | null;
   /** Prompts waiting for the running turn; `traceparent` is the request that sent it (tracing on). */
   queue: Array<{ text: string; itemId: string; traceparent?: string | undefined }>;
@@ -115,9 +117,10 @@ export function within(ctx: SessionContext, tx: Tx): SessionContext {
   return { ...outer, transact: joined(tx), outer };
 }
 
-export function newLive(id: string): LiveSession {
+export function newLive(s: Pick<SessionRecord, "id" | "tenant" | "ownerKeyId" | "kind">): LiveSession {
   return {
-    id,
+    id: s.id,
+    owner: { tenant: s.tenant, ownerKeyId: s.ownerKeyId, kind: s.kind },
     handle: null,
     queue: [],
     turn: null,

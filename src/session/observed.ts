@@ -43,7 +43,7 @@ export async function observedSession(
   let live = ctx.lives.get(record.id);
   if (!live) {
     if (ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
-    live = newLive(record.id);
+    live = newLive(record);
     live.ready = true;
     // Claude Code started this conversation itself.
     live.conversationStarted = true;

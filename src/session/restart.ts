@@ -55,7 +55,7 @@ export async function recoverSessions(ctx: SessionContext): Promise<number> {
   for (const s of all) if (s.kind === "observed" && s.status !== "idle") await settleObserved(ctx, s);
   const rows = all.filter((s) => s.kind === "managed");
   for (const s of rows) {
-    const live = newLive(s.id);
+    const live = newLive(s);
     ctx.lives.set(s.id, live);
     await ctx.transact(async (tx) => {
       const at = ctx.clock.now().toISOString();

@@ -2,7 +2,15 @@
 import { randomUUID } from "node:crypto";
 import { approvalStore } from "../approval";
 import type { AnswerInput, Approval, DecideInput, DecisionInput, ListApprovalsQuery } from "../approval/schema";
-import { actorOf, type Caller, canActOnSession, canReadSession, sessionListScope, type TenantPolicies } from "../auth";
+import {
+  actorOf,
+  type Caller,
+  canActOnSession,
+  canReadSession,
+  type SessionOwnership,
+  sessionListScope,
+  type TenantPolicies,
+} from "../auth";
 import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
@@ -48,10 +56,15 @@ export class SessionService {
     const s = idOrName.startsWith("ses_")
       ? await sessionStore.get(this.ctx.db, idOrName)
       : await sessionStore.getByName(this.ctx.db, idOrName, p.role === "admin" ? undefined : p.tenant);
-    if (!s || !canReadSession(p, s, this.tenants)) throw SessionErrors.notFound({ details: { id: idOrName } });
-    if (access === "act" && !canActOnSession(p, s, this.tenants))
-      throw SessionErrors.forbidden({ details: { id: s.id } });
+    if (!s) throw SessionErrors.notFound({ details: { id: idOrName } });
+    this.authorize(s.id, s, caller, access);
     return s;
+  }
+
+  private authorize(id: string, s: SessionOwnership, caller: Caller, access: Access): void {
+    if (!canReadSession(caller.principal, s, this.tenants)) throw SessionErrors.notFound({ details: { id } });
+    if (access === "act" && !canActOnSession(caller.principal, s, this.tenants))
+      throw SessionErrors.forbidden({ details: { id } });
   }
 
   /** Tenant, owner and working directory of a session (for the policy layers of its calls). */
@@ -154,7 +167,7 @@ export class SessionService {
     };
     // Checked again after the awaits above, and in the same step as the session joins the live ones.
     if (this.ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
-    const live = newLive(record.id);
+    const live = newLive(record);
     this.ctx.lives.set(record.id, live);
     try {
       await this.ctx.transact(async (tx) => {
@@ -194,7 +207,9 @@ export class SessionService {
   }
 
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
+    (globalThis as any).__mark?.("sm:start");
     const live = await this.driven(idOrName, caller);
+    (globalThis as any).__mark?.("sm:driven");
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
     // An idle session starts the turn in the same unit of work; the prompt leaves once it commits.
     const turn = canStartTurn(live) && live.queue.length === 0 ? claimTurn(this.ctx, live) : null;
@@ -206,8 +221,10 @@ export class SessionService {
           toQueue: turn === null,
           traceparent: caller.traceparent,
         });
+        (globalThis as any).__mark?.("sm:prompt-stored");
         tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
         await resetBreaker(within(this.ctx, tx), live, caller.principal.keyId);
+        (globalThis as any).__mark?.("sm:breaker");
         if (!turn) return;
         await recordTurnStart(tx, this.ctx, live, turn, itemId, caller.traceparent);
         tx.afterCommit(() => live.handle?.send(text));
@@ -385,6 +402,14 @@ export class SessionService {
   }
 
   private async live(idOrName: string, caller: Caller, driven = false): Promise<LiveSession> {
+    // A live session that is not closing has a live status (every end sets `closing` before or as it
+    // commits), and its ownership is in memory: a prompt's path reads nothing before its unit of work.
+    const known = this.ctx.lives.get(idOrName);
+    if (known && !known.closing) {
+      this.authorize(known.id, known.owner, caller, "act");
+      if (driven && known.owner.kind === "observed") throw SessionErrors.observed({ details: { id: known.id } });
+      return known;
+    }
     const s = await this.resolve(idOrName, caller, "act");
     if (driven && s.kind === "observed") throw SessionErrors.observed({ details: { id: s.id } });
     const live = this.ctx.lives.get(s.id);
