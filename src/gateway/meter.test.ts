@@ -49,6 +49,14 @@ describe("usage meter", () => {
     expect(meter.errorType).toBeNull();
   });
 
+  it("reads the same usage from events without names (each one's data is parsed then)", () => {
+    let t = 0;
+    const meter = new UsageMeter("text/event-stream", () => ++t);
+    meter.feed(Buffer.from(stream.replace(/^event: .*\n/gm, "")));
+    expect(meter.finish()).toMatchObject({ inputTokens: 120, outputTokens: 42, cacheWrite1hTokens: 20 });
+    expect(meter.firstTokenAt).toBe(1);
+  });
+
   it("notes an error event inside a stream", () => {
     const meter = new UsageMeter("text/event-stream", () => 1);
     meter.feed(Buffer.from(sse([["error", { type: "error", error: { type: "overloaded_error", message: "x" } }]])));

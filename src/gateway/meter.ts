@@ -13,6 +13,12 @@ interface ApiUsage {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * The named events whose data the meter needs. The Messages API names each event after its data's
+ * type, so the deltas (nearly every event of an answer) are counted without parsing their JSON.
+ */
+const READ = new Set(["message_start", "message_delta", "error"]);
+
 /** Non-streamed JSON bodies are read for usage up to this size; larger ones pass unread. */
 const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
@@ -38,7 +44,7 @@ export class UsageMeter {
     private readonly now: () => number,
   ) {
     const sse = contentType.includes("text/event-stream");
-    this.parser = sse ? createParser({ onEvent: (e) => this.onEvent(e.data) }) : null;
+    this.parser = sse ? createParser({ onEvent: (e) => this.onEvent(e.event, e.data) }) : null;
     if (!sse && contentType.includes("json")) this.json = [];
   }
 
@@ -70,7 +76,13 @@ export class UsageMeter {
     return { ...this.usage };
   }
 
-  private onEvent(data: string): void {
+  private onEvent(name: string | undefined, data: string): void {
+    if (name === "content_block_delta") {
+      this.firstTokenAt ??= this.now();
+      return;
+    }
+    // An event without a name is read whole, whatever it holds.
+    if (name !== undefined && !READ.has(name)) return;
     let e: unknown;
     try {
       e = JSON.parse(data);

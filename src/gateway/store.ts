@@ -1,6 +1,7 @@
 // Persistence of metered model requests (SQLite), and the sums budgets and analytics read.
 import { sql } from "kysely";
 import type { Db } from "../store/db";
+import { statement } from "../store/statement";
 
 export interface ModelRequestsTable {
   id: number | undefined;
@@ -57,32 +58,35 @@ export interface Spend {
 
 const t = (db: Db) => db.withTables<ModelRequestsTables>();
 
+// One per model request: fixed SQL, no query building.
+const insertRequest = statement(
+  `insert into model_requests (session_id, tenant, owner_key_id, model, path, outcome, status, error_type,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, ttft_ms, started_at,
+    upstream_request_id, rate_limits) values (${Array(18).fill("?").join(", ")})`,
+);
+
 export const modelRequestStore = {
   async insert(db: Db, r: ModelRequestRecord): Promise<void> {
-    await t(db)
-      .insertInto("model_requests")
-      .values({
-        id: undefined,
-        session_id: r.sessionId,
-        tenant: r.tenant,
-        owner_key_id: r.ownerKeyId,
-        model: r.model,
-        path: r.path,
-        outcome: r.outcome,
-        status: r.status,
-        error_type: r.errorType,
-        input_tokens: r.inputTokens,
-        output_tokens: r.outputTokens,
-        cache_read_tokens: r.cacheReadTokens,
-        cache_write_tokens: r.cacheWriteTokens,
-        cost_usd: r.costUsd,
-        latency_ms: r.latencyMs,
-        ttft_ms: r.ttftMs,
-        started_at: r.startedAt,
-        upstream_request_id: r.upstreamRequestId,
-        rate_limits: r.rateLimits ? JSON.stringify(r.rateLimits) : null,
-      })
-      .execute();
+    await insertRequest.run(db, [
+      r.sessionId,
+      r.tenant,
+      r.ownerKeyId,
+      r.model,
+      r.path,
+      r.outcome,
+      r.status,
+      r.errorType,
+      r.inputTokens,
+      r.outputTokens,
+      r.cacheReadTokens,
+      r.cacheWriteTokens,
+      r.costUsd,
+      r.latencyMs,
+      r.ttftMs,
+      r.startedAt,
+      r.upstreamRequestId,
+      r.rateLimits ? JSON.stringify(r.rateLimits) : null,
+    ]);
   },
 
   /** USD (priced requests only) and tokens of every kind spent by one session, key or tenant since `since`. */
