@@ -31,7 +31,16 @@ import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { abandonUnfinished, canStartTurn, claimTurn, dropUnsent, recordTurnStart, runNext, storePrompt } from "./turn";
+import {
+  abandonUnfinished,
+  canStartTurn,
+  claimTurn,
+  dropUnsent,
+  markWorking,
+  recordTurn,
+  runNext,
+  storePrompt,
+} from "./turn";
 import { sessionView } from "./view";
 
 type Access = "read" | "act";
@@ -207,28 +216,30 @@ export class SessionService {
   }
 
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
-    (globalThis as any).__mark?.("sm:start");
     const live = await this.driven(idOrName, caller);
-    (globalThis as any).__mark?.("sm:driven");
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
-    // An idle session starts the turn in the same unit of work; the prompt leaves once it commits.
+    // An idle session starts the turn: the prompt leaves once its record, its turn and the audit
+    // record have committed. The working status follows in a unit of work queued before the prompt
+    // leaves: the database takes work in order, so it is stored before anything Claude Code answers.
     const turn = canStartTurn(live) && live.queue.length === 0 ? claimTurn(this.ctx, live) : null;
     const queued = turn === null;
     try {
-      await this.ctx.transact(async (tx) => {
+      const itemId = await this.ctx.transact(async (tx) => {
         const itemId = await storePrompt(tx, this.ctx, live, text, {
           queued,
           toQueue: turn === null,
           traceparent: caller.traceparent,
         });
-        (globalThis as any).__mark?.("sm:prompt-stored");
         tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
         await resetBreaker(within(this.ctx, tx), live, caller.principal.keyId);
-        (globalThis as any).__mark?.("sm:breaker");
-        if (!turn) return;
-        await recordTurnStart(tx, this.ctx, live, turn, itemId, caller.traceparent);
-        tx.afterCommit(() => live.handle?.send(text));
+        if (turn) await recordTurn(tx, this.ctx, live, turn, itemId);
+        return itemId;
       });
+      if (turn) {
+        const working = this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
+        live.handle?.send(text);
+        await working;
+      }
     } catch (err) {
       if (turn && live.turn === turn) live.turn = null;
       throw err;

@@ -153,16 +153,41 @@ export async function recordTurnStart(
   itemId: string | null,
   traceparent?: string | undefined,
 ): Promise<void> {
+  await recordTurn(tx, ctx, live, turn, itemId);
+  await markWorking(tx, ctx, live, turn, itemId, traceparent);
+}
+
+/**
+ * The turn's record: from here its prompt counts as sent (a restart does not send it again). From
+ * the first prompt on, Claude Code has a conversation under this session id, so a restart must
+ * resume it (starting anew with the same id is refused), even if Claude Code reported nothing yet.
+ */
+export async function recordTurn(
+  tx: Tx,
+  ctx: SessionContext,
+  live: LiveSession,
+  turn: ActiveTurn,
+  itemId: string | null,
+): Promise<void> {
   const at = ctx.clock.now().toISOString();
   await sessionStore.startTurn(tx.db, { id: turn.id, sessionId: live.id, promptItemId: itemId, startedAt: at });
-  // From the first prompt on, Claude Code has a conversation under this session id: a restart must
-  // resume it (starting anew with the same id is refused), even if Claude Code reported nothing yet.
   if (!live.conversationStarted) {
     await sessionStore.update(tx.db, live.id, { conversationStarted: true }, at);
     tx.afterCommit(() => {
       live.conversationStarted = true;
     });
   }
+}
+
+/** The session's working status and the turn's start event. */
+export async function markWorking(
+  tx: Tx,
+  ctx: SessionContext,
+  live: LiveSession,
+  turn: ActiveTurn,
+  itemId: string | null,
+  traceparent?: string | undefined,
+): Promise<void> {
   await transition(tx, ctx, live.id, "working", { reason: "turn started" });
   tx.emit(event(TurnStarted, live.id, { turnId: turn.id, itemId, ...(traceparent ? { traceparent } : {}) }));
 }
