@@ -8,7 +8,7 @@ import type { Clock } from "../core/clock";
 import { isAppError } from "../core/errors";
 import { type EventBus, event } from "../core/events";
 import type { Logger } from "../core/log";
-import { SessionEnded } from "../session/events";
+import { SessionEnded, TurnFailed, UsageRecorded } from "../session/events";
 import type { Db } from "../store/db";
 import type { Transact, Tx } from "../store/tx";
 import { type Breach, firstBreach, hasBudgets, SpendTotals } from "./budgets";
@@ -98,6 +98,14 @@ const UPSTREAM_TIMEOUT_MS = 10 * 60_000;
 
 const consumed = (u: MeteredUsage) => u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens > 0;
 
+/**
+ * How long a finished answer's record waits: past the moment Claude Code reads the answer and
+ * replies, so the record's unit of work does not compete with that (~0.5 ms on a busy 2-core host).
+ */
+const RECORD_DELAY_MS = 25;
+/** Events that end a turn (session/events.ts): its requests' records are written by then. */
+const TURN_ENDS = new Set<string>([UsageRecorded.type, TurnFailed.type, SessionEnded.type]);
+
 export class ModelGateway {
   readonly tokens = new GatewayTokens();
   private readonly agent = new Agent({
@@ -107,6 +115,8 @@ export class ModelGateway {
   });
   private readonly budgeted: boolean;
   private readonly spent = new SpendTotals();
+  /** Records of finished answers not written yet (see RECORD_DELAY_MS), by session; each runs once. */
+  private readonly deferred = new Map<() => Promise<void>, string>();
   private bindAddress!: (address: string) => void;
   private readonly address = new Promise<string>((resolve) => {
     this.bindAddress = resolve;
@@ -124,7 +134,11 @@ export class ModelGateway {
   /** Revokes a session's token when the session ends. */
   listen(bus: EventBus): () => void {
     return bus.subscribe((e) => {
-      if (e.type === SessionEnded.type && e.sessionId) {
+      if (!e.sessionId) return;
+      // A turn's model requests are on record by the time its end is: the writes are queued on the
+      // database now, ahead of anything a reader of the event asks next.
+      if (TURN_ENDS.has(e.type)) void this.flushRecords(e.sessionId);
+      if (e.type === SessionEnded.type) {
         this.tokens.revoke(e.sessionId);
         this.spent.forgetSession(e.sessionId);
       }
@@ -139,7 +153,8 @@ export class ModelGateway {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.flushRecords();
+    if (!this.agent.closed) await this.agent.close();
   }
 
   async forward(req: GatewayRequest): Promise<GatewayAnswer> {
@@ -153,6 +168,8 @@ export class ModelGateway {
     const base = { grant, path: req.path, started, startedAt, body: req.body };
 
     if (metered && this.budgeted) {
+      // Every finished answer counts before this request is let through.
+      await this.flushRecords();
       const breach = await firstBreach(
         this.deps.db,
         this.deps.config.budgets,
@@ -240,14 +257,31 @@ export class ModelGateway {
     body.on("data", (chunk: Buffer) => meter.feed(chunk));
     // Listening made it flow: hold it until the route pipes it to Claude Code (pipe resumes it).
     body.pause();
-    // The client gets the end at once; the record's transaction is queued on the database connection
-    // now, ahead of any later request's budget check, which therefore counts it.
-    body.once("end", () => void finish("ok"));
+    // The client gets the end at once; the record follows shortly (a budget check or close writes
+    // it at once). An answer that broke off is recorded now.
+    body.once("end", () => this.later(base.grant.sessionId, () => finish("ok")));
     body.once("error", () => void finish(signal.aborted ? "aborted" : "error"));
     body.once("close", () => {
       if (!body.readableEnded) void finish(signal.aborted ? "aborted" : "error");
     });
     return body;
+  }
+
+  /** Runs `write` after RECORD_DELAY_MS, or sooner when flushRecords() asks. */
+  private later(sessionId: string, write: () => Promise<void>): void {
+    const run = () => {
+      clearTimeout(timer);
+      this.deferred.delete(run);
+      return write();
+    };
+    const timer = setTimeout(() => void run(), RECORD_DELAY_MS);
+    this.deferred.set(run, sessionId);
+  }
+
+  /** Writes the deferred records (of one session, or all) now. */
+  async flushRecords(sessionId?: string): Promise<void> {
+    const due = [...this.deferred].filter(([, s]) => sessionId === undefined || s === sessionId);
+    await Promise.all(due.map(([run]) => run()));
   }
 
   private async refuse(base: Base, breach: Breach): Promise<void> {

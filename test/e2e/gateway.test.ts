@@ -172,6 +172,54 @@ describe("model gateway", () => {
     ).toBeGreaterThanOrEqual(3);
   });
 
+  it("writes an answer's record shortly after it, but before the next budget check, the turn's end, or a stop", async () => {
+    const aegis = await aegisWith({ "budgets.session": { tokens: 1000 } });
+    const s = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
+    const token = aegis.app.gateway?.tokens.issue({ sessionId: s.body.id, tenant: "default", ownerKeyId: null }) ?? "";
+    model.script("gw-deferred", [
+      { text: "spent it all", usage: { input_tokens: 990, output_tokens: 20 } },
+      { text: "no" },
+    ]);
+    const ask = () =>
+      gatewayCall(aegis, "/v1/messages", token, {
+        model: SONNET,
+        max_tokens: 100,
+        stream: true,
+        messages: [{ role: "user", content: "gw-deferred: hi" }],
+        tools: [{ name: "noop", description: "noop", input_schema: { type: "object" } }],
+      });
+    const first = await ask();
+    expect(first.status).toBe(200);
+    await first.text();
+    // Right after the answer: its record is not written yet, and the next request still counts it.
+    const second = await ask();
+    expect(second.status).toBe(402);
+    expect(((await second.json()) as Json).error.message).toContain("budgets.session.tokens");
+    const summary = await aegis.api<Json>("GET", "/v1/analytics/summary");
+    expect(summary.body.gateway).toMatchObject({ requests: 2, refused: 1 });
+
+    // Without a budget check, a stop writes what is pending before the database closes.
+    const other = await aegisWith();
+    const o = await other.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
+    const t2 = other.app.gateway?.tokens.issue({ sessionId: o.body.id, tenant: "default", ownerKeyId: null }) ?? "";
+    model.script("gw-flush-at-stop", [{ text: "recorded at stop", usage: { input_tokens: 7, output_tokens: 3 } }]);
+    const answer = await gatewayCall(other, "/v1/messages", t2, {
+      model: SONNET,
+      max_tokens: 100,
+      stream: true,
+      messages: [{ role: "user", content: "gw-flush-at-stop: hi" }],
+      tools: [{ name: "noop", description: "noop", input_schema: { type: "object" } }],
+    });
+    await answer.text();
+    await other.app.gateway?.close();
+    const rows = (await other.app.db
+      .withTables<{ model_requests: { session_id: string; input_tokens: number } }>()
+      .selectFrom("model_requests")
+      .select(["session_id", "input_tokens"])
+      .execute()) as Array<{ session_id: string; input_tokens: number }>;
+    expect(rows).toEqual([{ session_id: o.body.id, input_tokens: 7 }]);
+  });
+
   it("streams the answer through as it comes (no buffering) and cancels upstream when the client leaves", async () => {
     const aegis = await aegisWith();
     const s = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
