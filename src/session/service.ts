@@ -219,8 +219,9 @@ export class SessionService {
     const live = await this.driven(idOrName, caller);
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
     // An idle session starts the turn: the prompt leaves once its record, its turn and the audit
-    // record have committed. The working status follows in a unit of work queued before the prompt
-    // leaves: the database takes work in order, so it is stored before anything Claude Code answers.
+    // record have committed. The working status follows in a unit of work queued as it leaves (its
+    // write goes out first); the database takes work in order, so that is stored before anything
+    // Claude Code answers.
     const turn = canStartTurn(live) && live.queue.length === 0 ? claimTurn(this.ctx, live) : null;
     const queued = turn === null;
     try {
@@ -236,9 +237,8 @@ export class SessionService {
         return itemId;
       });
       if (turn) {
-        const working = this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
         live.handle?.send(text);
-        await working;
+        await this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
       }
     } catch (err) {
       if (turn && live.turn === turn) live.turn = null;

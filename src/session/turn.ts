@@ -113,11 +113,11 @@ export async function runNext(ctx: SessionContext, live: LiveSession): Promise<v
   if (!next || !live.handle) return;
   const handle = live.handle;
   const turn = claimTurn(ctx, live);
-  // The turn's record is queued for the database before the prompt leaves, and the database takes
-  // work in order, so it is stored before anything Claude Code answers; the prompt need not wait.
-  const opened = ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, next.itemId, next.traceparent));
+  // The prompt need not wait for its turn's record: that is queued for the database as the prompt
+  // leaves (its write goes out first), and the database takes work in order, so it is stored before
+  // anything Claude Code answers.
   handle.send(next.text);
-  await opened;
+  await ctx.transact((tx) => recordTurnStart(tx, ctx, live, turn, next.itemId, next.traceparent));
 }
 
 /** Whether a prompt sent now would start a turn at once. */
