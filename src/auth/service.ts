@@ -12,7 +12,7 @@ import { KeyRevoked } from "./events";
 import { permissionsOf, ROLE_PERMISSIONS } from "./permissions";
 import { type ApiKey, actorOf, type Caller, type CreateKeyInput, type Principal, type Role } from "./schema";
 import { type KeyRecord, keyStore, publicKey } from "./store";
-import { hashToken, keyIdOf, newToken, sameHash, sameSecret } from "./tokens";
+import { hashToken, keyIdOf, newToken, sameHash, secretMatcher } from "./tokens";
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 const isStoredKey = (keyId: string) => idSchema("key").safeParse(keyId).success;
@@ -55,8 +55,13 @@ export const METRICS_PRINCIPAL: Principal = {
 
 export class AuthService {
   private readonly touched = new Map<string, number>();
+  private readonly isBootstrap: ((token: string) => boolean) | null;
+  private readonly isMetrics: ((token: string) => boolean) | null;
 
-  constructor(private readonly deps: AuthDeps) {}
+  constructor(private readonly deps: AuthDeps) {
+    this.isBootstrap = deps.bootstrapToken ? secretMatcher(deps.bootstrapToken) : null;
+    this.isMetrics = deps.metricsToken ? secretMatcher(deps.metricsToken) : null;
+  }
 
   /** On first start, creates an admin key and returns its token (to print once). */
   async bootstrap(): Promise<{ key: ApiKey; token: string } | undefined> {
@@ -76,8 +81,8 @@ export class AuthService {
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {
-    if (this.deps.bootstrapToken && sameSecret(token, this.deps.bootstrapToken)) return BOOTSTRAP_PRINCIPAL;
-    if (this.deps.metricsToken && sameSecret(token, this.deps.metricsToken)) return METRICS_PRINCIPAL;
+    if (this.isBootstrap?.(token)) return BOOTSTRAP_PRINCIPAL;
+    if (this.isMetrics?.(token)) return METRICS_PRINCIPAL;
     const id = keyIdOf(token);
     if (!id) return undefined;
     const key = await keyStore.get(this.deps.db, id);

@@ -1,5 +1,5 @@
 // API key secrets: random tokens, stored only as an HMAC keyed with the server's secret.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -23,10 +23,13 @@ export function sameHash(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function sameSecret(a: string, b: string): boolean {
-  const x = createHmac("sha256", "cmp").update(a).digest();
-  const y = createHmac("sha256", "cmp").update(b).digest();
-  return timingSafeEqual(x, y);
+/**
+ * A constant-time check against one configured secret. Both sides are compared as SHA-256
+ * digests (equal lengths, whatever the input); the secret's is computed once.
+ */
+export function secretMatcher(secret: string): (candidate: string) => boolean {
+  const want = hash("sha256", secret, "buffer");
+  return (candidate) => timingSafeEqual(hash("sha256", candidate, "buffer"), want);
 }
 
 /** The server's HMAC key, created once (mode 0600) beside the database. */
