@@ -233,13 +233,13 @@ export class SessionService {
         });
         tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
         await resetBreaker(within(this.ctx, tx), live, caller.principal.keyId);
-        if (turn) await recordTurn(tx, this.ctx, live, turn, itemId);
+        if (!turn) return itemId;
+        await recordTurn(tx, this.ctx, live, turn, itemId);
+        // Ahead of the unit's events: the prompt's write is what the turn waits on.
+        tx.afterCommit(() => live.handle?.send(text));
         return itemId;
       });
-      if (turn) {
-        live.handle?.send(text);
-        await this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
-      }
+      if (turn) await this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
     } catch (err) {
       if (turn && live.turn === turn) live.turn = null;
       throw err;
