@@ -19,7 +19,7 @@ const REPLY = "Here is a short answer from the scripted model, streamed in a doz
 const { values: args } = parseArgs({
   options: { turns: { type: "string" }, starts: { type: "string" }, "warm-up": { type: "string" } },
 });
-const TURNS = Number(args.turns ?? process.env.BENCH_TURNS ?? 40);
+const TURNS = Number(args.turns ?? process.env.BENCH_TURNS ?? 150);
 const STARTS = Number(args.starts ?? process.env.BENCH_STARTS ?? 5);
 /**
  * Uncounted turns each before the measured ones. A server runs turns all day: its code is compiled
@@ -189,7 +189,7 @@ async function aegisStart(aegis: BenchAegis, all: SseClient): Promise<number> {
   return ms;
 }
 
-// ---------- the floor: a bare relay with the same hops (HTTP in, SSE out), nothing else ----------
+// ---------- the floor: a bare relay with the same hops (HTTP in, SSE out, a model proxy), nothing else ----------
 class RelaySession {
   private constructor(
     private readonly relay: Relay,
@@ -374,9 +374,14 @@ async function main() {
     const b = new BareSession(bareOptions(aegis));
     sessions.push(() => b.close());
     await b.ready();
-    const relay = await startRelay();
+    // With the gateway on, the relay's Claude Code also talks to the model through a proxy: the same hops.
+    const relay = await startRelay(model.url, gateway);
     cleanup.push(() => relay.close());
-    const r = await RelaySession.open(relay, bareOptions(aegis));
+    const relayOptions = bareOptions(aegis);
+    const r = await RelaySession.open(relay, {
+      ...relayOptions,
+      env: { ...relayOptions.env, ANTHROPIC_BASE_URL: relay.modelUrl },
+    });
     sessions.push(() => r.close());
     await alternate(
       WARM_UP,
@@ -412,7 +417,7 @@ async function main() {
     row("  model → reply seen", part(turnA, "fromModel"), part(turnB, "fromModel"), false);
     if (serverCpu !== undefined) console.log(`${"  server CPU per turn".padEnd(22)}${cells(serverCpu)}`);
     // The floor: what the HTTP and SSE hops alone cost, with nothing stored or checked.
-    row("turn via bare relay", part(turnR, "ms"), part(turnB, "ms"), false);
+    row(gateway ? "turn via relay + proxy" : "turn via bare relay", part(turnR, "ms"), part(turnB, "ms"), false);
     row(`start→ready (n=${STARTS})`, startA, startB);
   } finally {
     await drain(cleanup);
