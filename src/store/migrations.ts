@@ -223,6 +223,19 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Only tool items have a ref (the tool_use id they are found by); prompts and replies, two a turn,
+  // no longer write an index entry nobody reads.
+  "0012_partial_ref_index": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropIndex("transcript_ref").execute();
+      await db.schema
+        .createIndex("transcript_ref")
+        .on("transcript_items")
+        .columns(["session_id", "ref"])
+        .where(sql.ref("ref"), "is not", null)
+        .execute();
+    },
+  },
 };
 
 export async function migrate(db: Db): Promise<void> {
