@@ -9,6 +9,10 @@ import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from "
 // biome-ignore lint/complexity/noBannedTypes: the base schema is intentionally empty
 export type Db = Kysely<{}>;
 
+/** The connection behind each database opened here (a unit of work runs fixed statements on it). */
+const connections = new WeakMap<Db, Database.Database>();
+export const connectionOf = (db: Db): Database.Database | undefined => connections.get(db);
+
 export interface OpenedDb {
   db: Db;
   raw: Database.Database;
@@ -28,6 +32,7 @@ export function openDb(file: string, opts: { checkpoints?: CheckpointerOptions }
   const checkpointer = memory ? null : startCheckpointer(raw, file, opts.checkpoints);
   // biome-ignore lint/complexity/noBannedTypes: see Db
   const db = new Kysely<{}>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  connections.set(db, raw);
   return {
     db,
     raw,

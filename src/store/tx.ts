@@ -3,7 +3,8 @@
 import type { AuditEntry } from "../core/audit";
 import { CoreErrors } from "../core/errors";
 import type { EventBus, PendingEvent, StoredEvent } from "../core/events";
-import type { Db } from "./db";
+import { connectionOf, type Db } from "./db";
+import { holdConnection } from "./statement";
 
 export interface Tx {
   /** The transaction's connection; use it, never the outer db, inside the callback. */
@@ -23,28 +24,35 @@ export type AuditAppender = (db: Db, entries: AuditEntry[], afterCommit: (fn: ()
 export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
 export function createTransact(db: Db, append: EventAppender, bus: EventBus, appendAudit: AuditAppender): Transact {
+  const raw = connectionOf(db);
   return async (fn) => {
     let stored: StoredEvent[] = [];
     const committed: Array<() => void> = [];
     const result = await db.transaction().execute(async (trx) => {
-      const pending: PendingEvent[] = [];
-      const audits: AuditEntry[] = [];
-      const value = await fn({
-        db: trx,
-        emit: (...e) => pending.push(...e),
-        audit: (a) => audits.push(a),
-        afterCommit: (f) => committed.push(f),
-      });
-      if (pending.length > 0) stored = await append(trx, pending);
-      // Fail closed: if the audit write throws, the whole unit of work rolls back.
-      if (audits.length > 0) {
-        try {
-          await appendAudit(trx, audits, (f) => committed.push(f));
-        } catch (err) {
-          throw CoreErrors.auditUnavailable({ details: { cause: (err as Error).message } });
+      // Fixed statements run on the connection directly while this unit holds it, and only then.
+      const release = raw ? holdConnection(trx, raw) : undefined;
+      try {
+        const pending: PendingEvent[] = [];
+        const audits: AuditEntry[] = [];
+        const value = await fn({
+          db: trx,
+          emit: (...e) => pending.push(...e),
+          audit: (a) => audits.push(a),
+          afterCommit: (f) => committed.push(f),
+        });
+        if (pending.length > 0) stored = await append(trx, pending);
+        // Fail closed: if the audit write throws, the whole unit of work rolls back.
+        if (audits.length > 0) {
+          try {
+            await appendAudit(trx, audits, (f) => committed.push(f));
+          } catch (err) {
+            throw CoreErrors.auditUnavailable({ details: { cause: (err as Error).message } });
+          }
         }
+        return value;
+      } finally {
+        release?.();
       }
-      return value;
     });
     for (const f of committed) f();
     if (stored.length > 0) bus.publish(stored);
