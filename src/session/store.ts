@@ -98,6 +98,11 @@ const toRecord = (r: SessionsTable): SessionRecord => ({
 const t = (db: Db) => db.withTables<Tables>();
 
 const selectStatus = statement<{ status: string }>("select status from sessions where id = ?");
+const addUsage = statement(
+  `update sessions set input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+    cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, cost_usd = cost_usd + ?
+    where id = ?`,
+);
 const updateStatus = statement("update sessions set updated_at = ?, last_activity_at = ?, status = ? where id = ?");
 
 export interface SessionFilter {
@@ -259,17 +264,7 @@ export const sessionStore = {
   },
 
   async addUsage(db: Db, id: string, u: SessionRecord["totals"]): Promise<void> {
-    await t(db)
-      .updateTable("sessions")
-      .set((eb) => ({
-        input_tokens: eb("input_tokens", "+", u.inputTokens),
-        output_tokens: eb("output_tokens", "+", u.outputTokens),
-        cache_read_tokens: eb("cache_read_tokens", "+", u.cacheReadTokens),
-        cache_write_tokens: eb("cache_write_tokens", "+", u.cacheWriteTokens),
-        cost_usd: eb("cost_usd", "+", u.costUsd),
-      }))
-      .where("id", "=", id)
-      .execute();
+    await addUsage.run(db, [u.inputTokens, u.outputTokens, u.cacheReadTokens, u.cacheWriteTokens, u.costUsd, id]);
   },
 
   // --- transcript ---

@@ -25,6 +25,12 @@ type Tables = { turns: TurnsTable };
 const t = (db: Db) => db.withTables<Tables>();
 
 // The other columns keep their defaults: zero usage, no timings, no error.
+const END_TURN = `update turns set status = ?, ended_at = ?, ttft_ms = ?, duration_ms = ?, api_duration_ms = ?,
+  model_usage = ?, error_code = ?, error_message = ?`;
+const endWithUsage = statement(
+  `${END_TURN}, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cost_usd = ? where id = ?`,
+);
+const endWithoutUsage = statement(`${END_TURN} where id = ?`);
 const insertTurn = statement(
   "insert into turns (id, session_id, prompt_item_id, status, started_at) values (?, ?, ?, 'running', ?)",
 );
@@ -71,29 +77,20 @@ export const turnStore = {
       error?: { code: string; message: string } | null;
     },
   ) {
-    await t(db)
-      .updateTable("turns")
-      .set({
-        status: end.status,
-        ended_at: end.endedAt,
-        ttft_ms: end.ttftMs,
-        duration_ms: end.durationMs,
-        api_duration_ms: end.apiDurationMs ?? null,
-        ...(end.usage
-          ? {
-              input_tokens: end.usage.inputTokens,
-              output_tokens: end.usage.outputTokens,
-              cache_read_tokens: end.usage.cacheReadTokens,
-              cache_write_tokens: end.usage.cacheWriteTokens,
-              cost_usd: end.usage.costUsd,
-            }
-          : {}),
-        model_usage: end.modelUsage === undefined ? null : JSON.stringify(end.modelUsage),
-        error_code: end.error?.code ?? null,
-        error_message: end.error?.message ?? null,
-      })
-      .where("id", "=", id)
-      .execute();
+    const u = end.usage;
+    // Without usage (a turn that failed or was cut short) the counts keep their values.
+    await (u ? endWithUsage : endWithoutUsage).run(db, [
+      end.status,
+      end.endedAt,
+      end.ttftMs,
+      end.durationMs,
+      end.apiDurationMs ?? null,
+      end.modelUsage === undefined ? null : JSON.stringify(end.modelUsage),
+      end.error?.code ?? null,
+      end.error?.message ?? null,
+      ...(u ? [u.inputTokens, u.outputTokens, u.cacheReadTokens, u.cacheWriteTokens, u.costUsd] : []),
+      id,
+    ]);
   },
 
   /** Turns left running by a server that stopped without ending them. */
