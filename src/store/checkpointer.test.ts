@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { until } from "../../test/support/until";
+import { FALLBACK_CHECKPOINT_PAGES } from "./checkpointer";
 import { type OpenedDb, openDb } from "./db";
 
 let dir: string;
@@ -31,7 +32,7 @@ describe("WAL checkpoints", () => {
   it("run on the worker, not in the writer's commits, and close leaves the file whole without a WAL", async () => {
     opened = openDb(file, { checkpoints: { intervalMs: 20 } });
     expect(opened.checkpointer?.active).toBe(true);
-    expect(autoCheckpoint(opened.raw)).toBe(0);
+    expect(autoCheckpoint(opened.raw)).toBe(FALLBACK_CHECKPOINT_PAGES);
     const before = statSync(file).size;
     write(opened.raw, 1500);
     // Only a checkpoint moves pages from the WAL into the database file, and the writer does none.
@@ -44,6 +45,23 @@ describe("WAL checkpoints", () => {
     const reread = new Database(file, { readonly: true });
     expect(reread.prepare("select count(*) as n from t").get()).toEqual({ n: 1500 });
     reread.close();
+  });
+
+  it("keep the WAL bounded under writes that never pause (the writer steps in past its threshold)", async () => {
+    opened = openDb(file, { checkpoints: { intervalMs: 5 } });
+    const raw = opened.raw;
+    raw.exec("create table t (id integer primary key, v blob)");
+    const insert = raw.prepare("insert into t (v) values (?)");
+    const frames = () => statSync(`${file}-wal`).size / (4096 + 24);
+    let most = 0;
+    for (let i = 0; i < FALLBACK_CHECKPOINT_PAGES * 1.5; i++) {
+      raw.transaction(() => insert.run(Buffer.alloc(3500, i % 251)))();
+      // Commits keep landing while the worker checkpoints, so it never copies the whole WAL.
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+      most = Math.max(most, frames());
+    }
+    expect(opened.checkpointer?.active).toBe(true);
+    expect(most).toBeLessThan(FALLBACK_CHECKPOINT_PAGES + 100);
   });
 
   it("fall back to SQLite's automatic checkpoints when the worker cannot start", async () => {

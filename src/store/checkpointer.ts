@@ -33,6 +33,12 @@ parentPort.postMessage({ ready: true });
 
 /** SQLite's own default: checkpoint once the WAL holds this many pages. */
 const AUTO_CHECKPOINT_PAGES = 1000;
+/**
+ * The writer's own checkpoint while the worker runs: a safety net. Under writes that never pause,
+ * a commit lands during each of the worker's checkpoints, the WAL is never fully copied and so
+ * never starts over; past this many pages (~16 MB) the writer checkpoints itself, as SQLite does.
+ */
+export const FALLBACK_CHECKPOINT_PAGES = 4000;
 
 export interface CheckpointerOptions {
   intervalMs?: number;
@@ -49,7 +55,8 @@ export interface Checkpointer {
 
 /**
  * Moves checkpoints of `file` (open in WAL mode on `writer`) to a worker. If the worker cannot
- * start or dies, the writer checkpoints automatically again: the WAL never grows unchecked.
+ * start or dies, the writer checkpoints automatically again, and past FALLBACK_CHECKPOINT_PAGES
+ * it does anyway: the WAL never grows unchecked.
  */
 export function startCheckpointer(
   writer: Database.Database,
@@ -57,7 +64,7 @@ export function startCheckpointer(
   opts: CheckpointerOptions = {},
 ): Checkpointer {
   const driver = opts.driver ?? createRequire(import.meta.url).resolve("better-sqlite3");
-  writer.pragma("wal_autocheckpoint = 0");
+  writer.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
   let active = true;
   let stopped = false;
   const fallBack = (why: string) => {
