@@ -238,11 +238,12 @@ export class ModelGateway {
     const rateLimits = rateLimitHeaders(res.headers);
     const upstreamRequestId = typeof res.headers["request-id"] === "string" ? res.headers["request-id"] : null;
     let recorded = false;
-    const finish = (outcome: Outcome) => {
+    const finish = (outcome: Outcome, endedAt = clock.monotonic()) => {
       if (recorded) return Promise.resolve();
       recorded = true;
       const failed = res.statusCode >= 400 || meter.errorType !== null;
       return this.record(base, {
+        endedAt,
         outcome: outcome === "ok" && failed ? "error" : outcome,
         status: res.statusCode,
         errorType: meter.errorType ?? (outcome === "error" ? "stream_interrupted" : null),
@@ -259,7 +260,10 @@ export class ModelGateway {
     body.pause();
     // The client gets the end at once; the record follows shortly (a budget check or close writes
     // it at once). An answer that broke off is recorded now.
-    body.once("end", () => this.later(base.grant.sessionId, () => finish("ok")));
+    body.once("end", () => {
+      const endedAt = clock.monotonic();
+      this.later(base.grant.sessionId, () => finish("ok", endedAt));
+    });
     body.once("error", () => void finish(signal.aborted ? "aborted" : "error"));
     body.once("close", () => {
       if (!body.readableEnded) void finish(signal.aborted ? "aborted" : "error");
@@ -340,7 +344,7 @@ export class ModelGateway {
       cacheWrite1hTokens: 0,
     };
     const model = r.meter?.model ?? base.body.model();
-    const now = this.deps.clock.monotonic();
+    const now = r.endedAt ?? this.deps.clock.monotonic();
     const firstToken = r.meter?.firstTokenAt ?? null;
     const record: ModelRequestRecord = {
       sessionId: base.grant.sessionId,
@@ -392,6 +396,8 @@ interface Base {
 }
 
 interface RecordInput {
+  /** When the request ended (monotonic ms); the record may be written later. Default: now. */
+  endedAt?: number;
   outcome: Outcome;
   status: number;
   errorType: string | null;

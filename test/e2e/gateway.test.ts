@@ -198,26 +198,44 @@ describe("model gateway", () => {
     const summary = await aegis.api<Json>("GET", "/v1/analytics/summary");
     expect(summary.body.gateway).toMatchObject({ requests: 2, refused: 1 });
 
-    // Without a budget check, a stop writes what is pending before the database closes.
+    // Left to its timer, a record still measures the request to the answer's end, not to its write.
     const other = await aegisWith();
     const o = await other.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
     const t2 = other.app.gateway?.tokens.issue({ sessionId: o.body.id, tenant: "default", ownerKeyId: null }) ?? "";
-    model.script("gw-flush-at-stop", [{ text: "recorded at stop", usage: { input_tokens: 7, output_tokens: 3 } }]);
-    const answer = await gatewayCall(other, "/v1/messages", t2, {
-      model: SONNET,
-      max_tokens: 100,
-      stream: true,
-      messages: [{ role: "user", content: "gw-flush-at-stop: hi" }],
-      tools: [{ name: "noop", description: "noop", input_schema: { type: "object" } }],
-    });
-    await answer.text();
+    const sse = SseClient.admin(other, `${other.url}/v1/sessions/${o.body.id}/events`);
+    model.script("gw-flush-later", [
+      { text: "recorded later", usage: { input_tokens: 5, output_tokens: 2 } },
+      { text: "recorded at stop", usage: { input_tokens: 7, output_tokens: 3 } },
+    ]);
+    const call = () =>
+      gatewayCall(other, "/v1/messages", t2, {
+        model: SONNET,
+        max_tokens: 100,
+        stream: true,
+        messages: [{ role: "user", content: "gw-flush-later: hi" }],
+        tools: [{ name: "noop", description: "noop", input_schema: { type: "object" } }],
+      });
+    const t0 = performance.now();
+    await (await call()).text();
+    const seen = performance.now() - t0;
+    const metered = await sse.waitForType("gateway.request_metered");
+    expect(metered.data.data.inputTokens).toBe(5);
+    expect(metered.data.data.latencyMs).toBeLessThanOrEqual(seen);
+    sse.close();
+
+    // Without a budget check or a turn's end, a stop writes what is pending before the database closes.
+    await (await call()).text();
     await other.app.gateway?.close();
     const rows = (await other.app.db
-      .withTables<{ model_requests: { session_id: string; input_tokens: number } }>()
+      .withTables<{ model_requests: { id: number; session_id: string; input_tokens: number } }>()
       .selectFrom("model_requests")
       .select(["session_id", "input_tokens"])
+      .orderBy("id")
       .execute()) as Array<{ session_id: string; input_tokens: number }>;
-    expect(rows).toEqual([{ session_id: o.body.id, input_tokens: 7 }]);
+    expect(rows).toEqual([
+      { session_id: o.body.id, input_tokens: 5 },
+      { session_id: o.body.id, input_tokens: 7 },
+    ]);
   });
 
   it("streams the answer through as it comes (no buffering) and cancels upstream when the client leaves", async () => {
