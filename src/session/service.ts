@@ -217,6 +217,7 @@ export class SessionService {
 
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
     const live = await this.driven(idOrName, caller);
+    (globalThis as any).__txl = "P";
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
     // An idle session starts the turn: the prompt leaves once its record, its turn and the audit
     // record have committed. The working status follows in a unit of work queued as it leaves (its
@@ -224,8 +225,9 @@ export class SessionService {
     // Claude Code answers.
     const turn = canStartTurn(live) && live.queue.length === 0 ? claimTurn(this.ctx, live) : null;
     const queued = turn === null;
+    let itemId: string;
     try {
-      const itemId = await this.ctx.transact(async (tx) => {
+      itemId = await this.ctx.transact(async (tx) => {
         const itemId = await storePrompt(tx, this.ctx, live, text, {
           queued,
           toQueue: turn === null,
@@ -239,11 +241,15 @@ export class SessionService {
         tx.afterCommit(() => live.handle?.send(text));
         return itemId;
       });
-      if (turn) await this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
     } catch (err) {
+      // Nothing was sent: the turn never started.
       if (turn && live.turn === turn) live.turn = null;
       throw err;
     }
+    // The prompt is with Claude Code now and its turn runs whatever happens here; were this unit to
+    // fail, the caller hears of it, and the turn still ends (and frees the session) when Claude Code
+    // finishes, so a retry queues behind it.
+    if (turn) await this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
     const position = queued ? live.queue.length : 0;
     if (queued) await runNext(this.ctx, live);
     return { queued, position };

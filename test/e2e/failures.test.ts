@@ -2,10 +2,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { SseClient } from "../support/aegis";
 import { useModelForServers } from "../support/harness";
 import type { ModelServer } from "../support/model-server";
+import { until } from "../support/until";
 
 type Json = Record<string, any>;
 let model: ModelServer;
@@ -30,6 +32,29 @@ describe("failures", () => {
     expect(script.requests.length).toBe(2);
     const t = await aegis.api<Json>("GET", `/v1/sessions/${created.body.id}/transcript`);
     expect(t.body.items.map((i: Json) => i.kind)).toContain("error");
+    sse.close();
+  });
+
+  it("a prompt that reached Claude Code keeps its turn even if recording the working status fails", async () => {
+    const aegis = await aegisWith();
+    const script = model.script("fail-status", [{ text: "slow but done", delayMs: 1500 }, { text: "second" }]);
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
+    const id = created.body.id;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
+    await sse.waitForStatus("idle");
+    // The database refuses the move to `working` (a stand-in for a write that fails after the prompt left).
+    await sql`create trigger refuse_working before update of status on sessions when new.status = 'working'
+      begin select raise(abort, 'injected failure'); end`.execute(aegis.app.db);
+    const first = await aegis.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "fail-status: one" });
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    await sql`drop trigger refuse_working`.execute(aegis.app.db);
+    // The prompt went out; its turn still runs, so the next prompt waits behind it instead of joining it.
+    await until("the first prompt at the model", async () => (script.requests.length === 1 ? true : undefined));
+    const second = await aegis.api<Json>("POST", `/v1/sessions/${id}/messages`, { text: "fail-status: two" });
+    expect(second.status).toBe(202);
+    expect(second.body.queued).toBe(true);
+    await sse.waitForType("message.completed", (d) => d.text === "second");
+    expect(sse.of("message.completed").map((e) => e.data.data.text)).toEqual(["slow but done", "second"]);
     sse.close();
   });
 
