@@ -54,14 +54,15 @@ describe("WAL checkpoints", () => {
     const insert = raw.prepare("insert into t (v) values (?)");
     const frames = () => statSync(`${file}-wal`).size / (4096 + 24);
     let most = 0;
-    for (let i = 0; i < FALLBACK_CHECKPOINT_PAGES * 1.5; i++) {
+    for (let i = 0; i < FALLBACK_CHECKPOINT_PAGES * 2; i++) {
       raw.transaction(() => insert.run(Buffer.alloc(3500, i % 251)))();
       // Commits keep landing while the worker checkpoints, so it never copies the whole WAL.
       if (i % 10 === 0) await new Promise((r) => setImmediate(r));
       most = Math.max(most, frames());
     }
     expect(opened.checkpointer?.active).toBe(true);
-    expect(most).toBeLessThan(FALLBACK_CHECKPOINT_PAGES + 100);
+    // A little past the threshold while a worker's checkpoint holds the lock, never near all it was written.
+    expect(most).toBeLessThan(FALLBACK_CHECKPOINT_PAGES * 1.5);
   });
 
   it("fall back to SQLite's automatic checkpoints when the worker cannot start", async () => {
