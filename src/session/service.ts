@@ -1,5 +1,4 @@
 // The session service: every session operation any transport (REST, MCP, CLI) may call.
-import { randomUUID } from "node:crypto";
 import { approvalStore } from "../approval";
 import type { AnswerInput, Approval, DecideInput, DecisionInput, ListApprovalsQuery } from "../approval/schema";
 import {
@@ -13,7 +12,6 @@ import {
 } from "../auth";
 import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
-import { newId } from "../core/ids";
 import type { HookInput } from "../hooks/schema";
 import type { Tx } from "../store/tx";
 import { answer, decide, pickPending } from "./approvals";
@@ -27,6 +25,7 @@ import { checkEnv, checkLimits, checkWorkDir } from "./guard";
 import { type HookResponse, onHook } from "./hooks";
 import { changePermissionMode } from "./mode";
 import type { Observer } from "./observed";
+import { newSessionRecord } from "./record";
 import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
@@ -145,35 +144,7 @@ export class SessionService {
     }
     await checkLimits(this.ctx, caller.principal);
 
-    const now = this.ctx.clock.now().toISOString();
-    const record: SessionRecord = {
-      id: newId("ses"),
-      tenant: p.tenant,
-      ownerKeyId: p.keyId,
-      kind: "managed",
-      attention: null,
-      name: input.name ?? null,
-      status: "starting",
-      workDir,
-      parentId: input.parentId ?? null,
-      claudeSessionId: input.resume ?? randomUUID(),
-      conversationStarted: input.resume !== undefined,
-      model: input.model ?? this.ctx.config.sessions.defaultModel ?? null,
-      permissionMode: input.permissionMode ?? this.ctx.config.sessions.defaultPermissionMode,
-      options: {
-        allowedTools: input.allowedTools,
-        disallowedTools: input.disallowedTools,
-        appendSystemPrompt: input.appendSystemPrompt,
-        env: input.env,
-        maxTurns: input.maxTurns,
-        maxBudgetUsd: input.maxBudgetUsd,
-      },
-      totals: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 },
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-      lastActivityAt: now,
-    };
+    const record = newSessionRecord(this.ctx, input, p, workDir);
     // Checked again after the awaits above, and in the same step as the session joins the live ones.
     if (this.ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
     const live = newLive(record);
