@@ -188,7 +188,6 @@ export class SessionService {
 
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
     const live = await this.driven(idOrName, caller);
-    (globalThis as any).__txl = "P";
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
     // An idle session starts the turn: the prompt leaves once its record, its turn and the audit
     // record have committed. The working status follows in a unit of work queued as it leaves (its
