@@ -12,6 +12,7 @@ import { SessionEnded, TurnFailed, UsageRecorded } from "../session/events";
 import type { Db } from "../store/db";
 import type { Transact, Tx } from "../store/tx";
 import { type Breach, firstBreach, hasBudgets, SpendTotals } from "./budgets";
+import { DeferredWrites } from "./deferred";
 import { GatewayErrors } from "./errors";
 import { BudgetExceeded, ModelRequestMetered } from "./events";
 import { rateLimitHeaders, UsageMeter } from "./meter";
@@ -98,11 +99,6 @@ const UPSTREAM_TIMEOUT_MS = 10 * 60_000;
 
 const consumed = (u: MeteredUsage) => u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens > 0;
 
-/**
- * How long a finished answer's record waits: past the moment Claude Code reads the answer and
- * replies, so the record's unit of work does not compete with that (~0.5 ms on a busy 2-core host).
- */
-const RECORD_DELAY_MS = 25;
 /** Events that end a turn (session/events.ts): its requests' records are written by then. */
 const TURN_ENDS = new Set<string>([UsageRecorded.type, TurnFailed.type, SessionEnded.type]);
 
@@ -115,8 +111,8 @@ export class ModelGateway {
   });
   private readonly budgeted: boolean;
   private readonly spent = new SpendTotals();
-  /** Records of finished answers not written yet (see RECORD_DELAY_MS), by session; each runs once. */
-  private readonly deferred = new Map<() => Promise<void>, string>();
+  /** Records of finished answers not written yet (see deferred.ts). */
+  private readonly records = new DeferredWrites();
   private bindAddress!: (address: string) => void;
   private readonly address = new Promise<string>((resolve) => {
     this.bindAddress = resolve;
@@ -262,7 +258,7 @@ export class ModelGateway {
     // it at once). An answer that broke off is recorded now.
     body.once("end", () => {
       const endedAt = clock.monotonic();
-      this.later(base.grant.sessionId, () => finish("ok", endedAt));
+      this.records.add(base.grant.sessionId, () => finish("ok", endedAt));
     });
     body.once("error", () => void finish(signal.aborted ? "aborted" : "error"));
     body.once("close", () => {
@@ -271,21 +267,9 @@ export class ModelGateway {
     return body;
   }
 
-  /** Runs `write` after RECORD_DELAY_MS, or sooner when flushRecords() asks. */
-  private later(sessionId: string, write: () => Promise<void>): void {
-    const run = () => {
-      clearTimeout(timer);
-      this.deferred.delete(run);
-      return write();
-    };
-    const timer = setTimeout(() => void run(), RECORD_DELAY_MS);
-    this.deferred.set(run, sessionId);
-  }
-
   /** Writes the deferred records (of one session, or all) now. */
-  async flushRecords(sessionId?: string): Promise<void> {
-    const due = [...this.deferred].filter(([, s]) => sessionId === undefined || s === sessionId);
-    await Promise.all(due.map(([run]) => run()));
+  flushRecords(sessionId?: string): Promise<void> {
+    return this.records.flush(sessionId);
   }
 
   private async refuse(base: Base, breach: Breach): Promise<void> {

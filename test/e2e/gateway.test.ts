@@ -29,6 +29,17 @@ async function toolOutput(aegis: TestAegis, id: string): Promise<string> {
     .join("\n");
 }
 
+/** A streamed Messages request through the gateway, as Claude Code sends one (tools make it a turn). */
+function ask(aegis: TestAegis, token: string, content: string) {
+  return gatewayCall(aegis, "/v1/messages", token, {
+    model: SONNET,
+    max_tokens: 100,
+    stream: true,
+    messages: [{ role: "user", content }],
+    tools: [{ name: "noop", description: "noop", input_schema: { type: "object" } }],
+  });
+}
+
 function gatewayCall(aegis: TestAegis, path: string, token: string, body: unknown, signal?: AbortSignal) {
   return fetch(`${aegis.url}/gateway${path}`, {
     method: "POST",
@@ -180,19 +191,11 @@ describe("model gateway", () => {
       { text: "spent it all", usage: { input_tokens: 990, output_tokens: 20 } },
       { text: "no" },
     ]);
-    const ask = () =>
-      gatewayCall(aegis, "/v1/messages", token, {
-        model: SONNET,
-        max_tokens: 100,
-        stream: true,
-        messages: [{ role: "user", content: "gw-deferred: hi" }],
-        tools: [{ name: "noop", description: "noop", input_schema: { type: "object" } }],
-      });
-    const first = await ask();
+    const first = await ask(aegis, token, "gw-deferred: hi");
     expect(first.status).toBe(200);
     await first.text();
     // Right after the answer: its record is not written yet, and the next request still counts it.
-    const second = await ask();
+    const second = await ask(aegis, token, "gw-deferred: hi");
     expect(second.status).toBe(402);
     expect(((await second.json()) as Json).error.message).toContain("budgets.session.tokens");
     const summary = await aegis.api<Json>("GET", "/v1/analytics/summary");
@@ -207,14 +210,7 @@ describe("model gateway", () => {
       { text: "recorded later", usage: { input_tokens: 5, output_tokens: 2 } },
       { text: "recorded at stop", usage: { input_tokens: 7, output_tokens: 3 } },
     ]);
-    const call = () =>
-      gatewayCall(other, "/v1/messages", t2, {
-        model: SONNET,
-        max_tokens: 100,
-        stream: true,
-        messages: [{ role: "user", content: "gw-flush-later: hi" }],
-        tools: [{ name: "noop", description: "noop", input_schema: { type: "object" } }],
-      });
+    const call = () => ask(other, t2, "gw-flush-later: hi");
     const t0 = performance.now();
     await (await call()).text();
     const seen = performance.now() - t0;
