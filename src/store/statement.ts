@@ -3,6 +3,7 @@
 // connection, they run on it directly; elsewhere they go through kysely's connection handling.
 import type Database from "better-sqlite3";
 import { CompiledQuery } from "kysely";
+import { ENDED, type UnitConnection } from "./connection";
 import type { Db } from "./db";
 
 export interface Statement<R> {
@@ -10,13 +11,12 @@ export interface Statement<R> {
   run(db: Db, params: readonly unknown[]): Promise<R[]>;
 }
 
-/** Transactions open in a unit of work, with the connection they hold until it ends. */
-const held = new WeakMap<Db, Database.Database>();
+/** Units of work by the handle their callbacks get (tx.ts registers them). */
+const handles = new WeakMap<Db, UnitConnection>();
 
-/** Marks `trx` as holding `raw` until the returned function is called (tx.ts). */
-export function holdConnection(trx: Db, raw: Database.Database): () => void {
-  held.set(trx, raw);
-  return () => held.delete(trx);
+/** Lets fixed statements given `unit.handle` run on its connection directly, while the unit is active. */
+export function registerUnitHandle(unit: UnitConnection): void {
+  handles.set(unit.handle, unit);
 }
 
 /** `text` with `?` placeholders; the caller passes values in their order. Rows come back as `R`. */
@@ -25,12 +25,13 @@ export function statement<R = never>(text: string): Statement<R> {
   return {
     sql: text,
     async run(db, params) {
-      const raw = held.get(db);
-      if (!raw) return (await db.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows;
-      let s = prepared.get(raw);
+      const unit = handles.get(db);
+      if (!unit) return (await db.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows;
+      if (!unit.active) throw new Error(ENDED);
+      let s = prepared.get(unit.raw);
       if (!s) {
-        s = raw.prepare(text);
-        prepared.set(raw, s);
+        s = unit.raw.prepare(text);
+        prepared.set(unit.raw, s);
       }
       if (s.reader) return s.all(...params) as R[];
       s.run(...params);

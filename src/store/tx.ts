@@ -3,8 +3,8 @@
 import type { AuditEntry } from "../core/audit";
 import { CoreErrors } from "../core/errors";
 import type { EventBus, PendingEvent, StoredEvent } from "../core/events";
-import { connectionOf, type Db } from "./db";
-import { holdConnection } from "./statement";
+import type { UnitConnection } from "./connection";
+import { type Db, unitConnectionOf } from "./db";
 
 export interface Tx {
   /** The transaction's connection; use it, never the outer db, inside the callback. */
@@ -24,40 +24,57 @@ export type AuditAppender = (db: Db, entries: AuditEntry[], afterCommit: (fn: ()
 export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
 export function createTransact(db: Db, append: EventAppender, bus: EventBus, appendAudit: AuditAppender): Transact {
-  const raw = connectionOf(db);
+  const unit = unitConnectionOf(db);
   return async (fn) => {
     let stored: StoredEvent[] = [];
     const committed: Array<() => void> = [];
-    const result = await db.transaction().execute(async (trx) => {
-      // Fixed statements run on the connection directly while this unit holds it, and only then.
-      const release = raw ? holdConnection(trx, raw) : undefined;
-      try {
-        const pending: PendingEvent[] = [];
-        const audits: AuditEntry[] = [];
-        const value = await fn({
-          db: trx,
-          emit: (...e) => pending.push(...e),
-          audit: (a) => audits.push(a),
-          afterCommit: (f) => committed.push(f),
-        });
-        if (pending.length > 0) stored = await append(trx, pending);
-        // Fail closed: if the audit write throws, the whole unit of work rolls back.
-        if (audits.length > 0) {
-          try {
-            await appendAudit(trx, audits, (f) => committed.push(f));
-          } catch (err) {
-            throw CoreErrors.auditUnavailable({ details: { cause: (err as Error).message } });
-          }
+    const body = async (trx: Db) => {
+      const pending: PendingEvent[] = [];
+      const audits: AuditEntry[] = [];
+      const value = await fn({
+        db: trx,
+        emit: (...e) => pending.push(...e),
+        audit: (a) => audits.push(a),
+        afterCommit: (f) => committed.push(f),
+      });
+      if (pending.length > 0) stored = await append(trx, pending);
+      // Fail closed: if the audit write throws, the whole unit of work rolls back.
+      if (audits.length > 0) {
+        try {
+          await appendAudit(trx, audits, (f) => committed.push(f));
+        } catch (err) {
+          throw CoreErrors.auditUnavailable({ details: { cause: (err as Error).message } });
         }
-        return value;
-      } finally {
-        release?.();
       }
-    });
+      return value;
+    };
+    const result = unit ? await held(unit, body) : await db.transaction().execute(body);
     for (const f of committed) f();
     if (stored.length > 0) bus.publish(stored);
     return result;
   };
+}
+
+/**
+ * Runs `body` in a transaction on the connection the unit takes: at once when nobody holds or
+ * waits for it, without the promise round trips of kysely's transaction builder.
+ */
+async function held<T>(unit: UnitConnection, body: (trx: Db) => Promise<T>): Promise<T> {
+  const waiting = unit.take();
+  if (waiting) await waiting;
+  try {
+    unit.begin();
+    try {
+      const value = await body(unit.handle);
+      unit.commit();
+      return value;
+    } catch (err) {
+      unit.rollback();
+      throw err;
+    }
+  } finally {
+    unit.release();
+  }
 }
 
 /**
