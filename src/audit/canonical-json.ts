@@ -1,13 +1,9 @@
 // Canonical JSON (RFC 8785) and the normalisation that keeps it stable through storage and export.
 import canonicalize from "canonicalize";
 
-// With the `u` flag a surrogate pair is one code point, so these match only lone surrogates.
-const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
-const HAS_LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
 /** Replaces lone UTF-16 surrogates with U+FFFD, as UTF-8 storage would. */
 export function toWellFormed(s: string): string {
-  return s.replace(LONE_SURROGATES, "\uFFFD");
+  return s.toWellFormed();
 }
 
 /** The RFC 8785 serialisation of a JSON-compatible value; throws on NaN, Infinity, lone surrogates and cycles. */
@@ -31,7 +27,7 @@ export function toJsonValue(value: unknown): JsonValue {
     if (typeof v === "string") return toWellFormed(v);
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       const keys = Object.keys(v);
-      if (keys.some((k) => HAS_LONE_SURROGATE.test(k))) {
+      if (keys.some((k) => !k.isWellFormed())) {
         // fromEntries defines own properties, so a "__proto__" key stays data.
         return Object.fromEntries(keys.map((k) => [toWellFormed(k), (v as Record<string, unknown>)[k]]));
       }

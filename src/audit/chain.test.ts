@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "./canonical-json";
-import { buildRecord, hashRecord, newAuditId, sha256Hex } from "./chain";
+import { buildRecord, canonicalBody, hashRecord, newAuditId, nextRecord, sha256Hex } from "./chain";
 import { type AuditInput, AuditRecordSchema, GENESIS_HASH, GENESIS_HEAD } from "./schema";
 import { makeChain, sampleInput } from "./testing";
 
@@ -77,5 +77,36 @@ describe("hash chain", () => {
     const ids = Array.from({ length: 100 }, newAuditId);
     expect(new Set(ids).size).toBe(100);
     expect([...ids].sort()).toEqual(ids);
+  });
+
+  it("writes a record's canonical form by hand exactly as the generic serialiser does", () => {
+    const odd = [
+      'quote " and \\ backslash',
+      "line\nbreak\ttab\u0001",
+      "émoji 🚀 and 中文",
+      "\uD800 lone",
+      "",
+      "\u2028",
+    ];
+    const inputs: AuditInput[] = [];
+    for (const [i, s] of odd.entries()) {
+      inputs.push({
+        actor: { keyId: s, role: i % 2 ? null : "admin", tenant: i % 3 ? s : null, ip: i % 2 ? "::1" : null },
+        action: `session.${s}`,
+        target: i % 2 ? null : { type: s, id: `ses_${s}` },
+        params: { [s]: s, n: i, nested: { z: [1, s, null], a: true }, ...(i % 2 ? { __proto__: s } : {}) },
+        outcome: i % 2 ? "denied" : "ok",
+        ...(i % 3 ? { error: s } : {}),
+      });
+    }
+    let head = GENESIS_HEAD;
+    for (const input of inputs) {
+      const { record, paramsJson } = nextRecord(head, input, { id: newAuditId(), time: meta.time });
+      const { hash, ...body } = record;
+      expect(paramsJson).toBe(canonicalJson(record.params));
+      expect(canonicalBody(body, paramsJson)).toBe(canonicalJson(body));
+      expect(hashRecord(record)).toBe(hash);
+      head = record;
+    }
   });
 });

@@ -1,5 +1,5 @@
 // The hash chain: how a record's hash is computed and how the next record is built from the head.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { newUlid } from "../core/ids";
 import { canonicalJson, toJsonValue, toWellFormed } from "./canonical-json";
 import type { AuditInput, AuditRecord, ChainHead } from "./schema";
@@ -10,7 +10,7 @@ export function newAuditId(): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return hash("sha256", text, "hex");
 }
 
 /** SHA-256 hex over the JCS form of the record with every field except `hash` (prevHash included). */
@@ -26,6 +26,15 @@ const nullableWellFormed = (s: string | null) => (s === null ? null : toWellForm
  * JSON first, so the stored or exported record re-hashes to the same value.
  */
 export function buildRecord(head: ChainHead, input: AuditInput, meta: { id: string; time: string }): AuditRecord {
+  return nextRecord(head, input, meta).record;
+}
+
+/** As buildRecord, with the params' canonical JSON (what the store keeps), serialised once for both. */
+export function nextRecord(
+  head: ChainHead,
+  input: AuditInput,
+  meta: { id: string; time: string },
+): { record: AuditRecord; paramsJson: string } {
   const params = toJsonValue(input.params);
   if (params === null || typeof params !== "object" || Array.isArray(params)) {
     throw new TypeError("audit params must be a JSON object");
@@ -47,5 +56,26 @@ export function buildRecord(head: ChainHead, input: AuditInput, meta: { id: stri
     ...(input.error === undefined ? {} : { error: toWellFormed(input.error) }),
     prevHash: head.hash,
   };
-  return { ...body, hash: hashRecord(body) };
+  const paramsJson = canonicalJson(params);
+  return { record: { ...body, hash: sha256Hex(canonicalBody(body, paramsJson)) }, paramsJson };
+}
+
+const str = JSON.stringify;
+const strOrNull = (s: string | null) => (s === null ? "null" : str(s));
+
+/**
+ * canonicalJson(body) for a record's fixed shape, written out: keys in RFC 8785's order, strings
+ * and the integer seq as JSON.stringify writes them (as RFC 8785 does), params already canonical.
+ * hashRecord, which verification uses, serialises generically; a test holds the two equal.
+ */
+export function canonicalBody(body: Omit<AuditRecord, "hash">, paramsJson: string): string {
+  const { actor, target } = body;
+  return (
+    `{"action":${str(body.action)},"actor":{"ip":${strOrNull(actor.ip)},"keyId":${strOrNull(actor.keyId)},` +
+    `"role":${strOrNull(actor.role)},"tenant":${strOrNull(actor.tenant)}},` +
+    (body.error === undefined ? "" : `"error":${str(body.error)},`) +
+    `"id":${str(body.id)},"outcome":${str(body.outcome)},"params":${paramsJson},"prevHash":${str(body.prevHash)},` +
+    `"seq":${body.seq},"target":${target ? `{"id":${str(target.id)},"type":${str(target.type)}}` : "null"},` +
+    `"time":${str(body.time)}}`
+  );
 }

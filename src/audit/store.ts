@@ -2,8 +2,7 @@
 import { type Clock, systemClock } from "../core/clock";
 import type { Db } from "../store/db";
 import { statement } from "../store/statement";
-import { canonicalJson } from "./canonical-json";
-import { buildRecord, newAuditId } from "./chain";
+import { newAuditId, nextRecord } from "./chain";
 import {
   type AuditInput,
   AuditInputSchema,
@@ -52,7 +51,7 @@ export interface SeqRange {
   untilSeq?: number;
 }
 
-const toRow = (r: AuditRecord): AuditRecordsTable => ({
+const toRow = (r: AuditRecord, paramsJson: string): AuditRecordsTable => ({
   seq: r.seq,
   id: r.id,
   time: r.time,
@@ -63,7 +62,7 @@ const toRow = (r: AuditRecord): AuditRecordsTable => ({
   action: r.action,
   target_type: r.target?.type ?? null,
   target_id: r.target?.id ?? null,
-  params: canonicalJson(r.params),
+  params: paramsJson,
   outcome: r.outcome,
   error: r.error ?? null,
   prev_hash: r.prevHash,
@@ -145,8 +144,8 @@ async function appendMany(
     let at = knownHead ?? (await head(conn));
     const out: AuditRecord[] = [];
     for (const input of parsed) {
-      const record = buildRecord(at, input, { id: newAuditId(), time: clock.now().toISOString() });
-      await insertRecord.run(conn, rowValues(toRow(record)));
+      const { record, paramsJson } = nextRecord(at, input, { id: newAuditId(), time: clock.now().toISOString() });
+      await insertRecord.run(conn, rowValues(toRow(record, paramsJson)));
       out.push(record);
       at = record;
     }
