@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { createAuditWriter, generateSigningKey, loadSigningKey, verifyStored } from "../src/audit";
 import { openDb } from "../src/store/db";
 import { migrate } from "../src/store/migrations";
+import { median } from "./stats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 2000);
 const VERIFY_RECORDS = Number(process.env.BENCH_VERIFY_RECORDS ?? 100_000);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 const entry = (i: number) => ({
   actor: { keyId: "key_bench", role: "operator", tenant: "default", ip: "127.0.0.1" },

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { SseClient, type SseEvent, startAegis, type TestAegis } from "../test/support/aegis";
 import { startModelServer } from "../test/support/model-server";
 import { alternate } from "./alternate";
+import { median } from "./stats";
 
 const GOAL = 1.05;
 const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
@@ -108,10 +109,6 @@ async function bareRequest(url: string, key: string): Promise<Timing> {
 }
 
 // ---------- stats and report ----------
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
 const cells = (...xs: Array<string | number>) =>
   xs.map((x) => (typeof x === "number" ? x.toFixed(2) : x).padStart(10)).join("");
 

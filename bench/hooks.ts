@@ -7,12 +7,10 @@ import { join } from "node:path";
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config/load";
 import { createLogger } from "../src/core/log";
+import { percentile } from "./stats";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-
-const pct = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN;
 
 async function load(label: string, send: (i: number) => Promise<Response>) {
   const times: number[] = [];
@@ -30,7 +28,7 @@ async function load(label: string, send: (i: number) => Promise<Response>) {
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
-  return { p50: pct(times, 0.5), p99: pct(times, 0.99), rate: CALLS / seconds };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), rate: CALLS / seconds };
 }
 
 async function main() {

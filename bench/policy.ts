@@ -1,6 +1,7 @@
 // Measures policy decisions: p50/p99 of evaluate() over a realistic 4-layer, 50-rule policy for mixed
 // tool calls, against a baseline of the same calls through empty policies. Prints; never asserts.
 import { type EvaluationInput, evaluate, type PolicyLayerInput, parsePolicy, type Rule } from "../src/policy";
+import { percentile } from "./stats";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 100_000);
 const WORK = "/home/dev/project";
@@ -136,11 +137,10 @@ function measure(ls: PolicyLayerInput[]): number[] {
   return Array.from(times).sort((a, b) => a - b);
 }
 
-const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? Number.NaN;
 const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 const row = (name: string, xs: number[]) =>
   console.log(
-    `  ${name.padEnd(26)} p50 ${us(pct(xs, 0.5)).padStart(10)}  p99 ${us(pct(xs, 0.99)).padStart(10)}  p99.9 ${us(pct(xs, 0.999)).padStart(10)}  max ${us(xs.at(-1) ?? 0).padStart(10)}`,
+    `  ${name.padEnd(26)} p50 ${us(percentile(xs, 50)).padStart(10)}  p99 ${us(percentile(xs, 99)).padStart(10)}  p99.9 ${us(percentile(xs, 99.9)).padStart(10)}  max ${us(xs.at(-1) ?? 0).padStart(10)}`,
   );
 
 const decisions = new Map<string, number>();

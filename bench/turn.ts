@@ -13,6 +13,7 @@ import { type ModelServer, startModelServer } from "../test/support/model-server
 import { startServerProcess, writeConfig } from "../test/support/server-process";
 import { alternate } from "./alternate";
 import { type Relay, startRelay } from "./relay";
+import { median, percentile, ratioInterval } from "./stats";
 
 const GOAL = 1.1;
 const REPLY = "Here is a short answer from the scripted model, streamed in a dozen pieces to exercise the delta path.";
@@ -306,17 +307,18 @@ async function bareStart(aegis: BenchAegis): Promise<number> {
 }
 
 // ---------- stats and report ----------
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
-};
 const cells = (...xs: Array<string | number>) =>
   xs.map((x) => (typeof x === "number" ? x.toFixed(1) : x).padStart(8)).join("");
 
+/** One line of the report; a judged line also shows how far its ratio can move with another sample of rounds. */
 function row(name: string, a: number[], b: number[], judged = true) {
-  const ratio = pct(a, 50) / pct(b, 50);
-  const cols = cells(pct(a, 50), pct(a, 90), pct(b, 50), pct(b, 90), ratio.toFixed(2));
-  console.log(`${name.padEnd(22)}${cols}   ${judged ? (ratio <= GOAL ? "met" : "NOT met") : ""}`);
+  const ratio = median(a) / median(b);
+  const cols = cells(median(a), percentile(a, 90), median(b), percentile(b, 90), ratio.toFixed(2));
+  if (!judged) return console.log(`${name.padEnd(22)}${cols}`);
+  const [lo, hi] = ratioInterval(a, b);
+  console.log(
+    `${name.padEnd(22)}${cols}   ${ratio <= GOAL ? "met" : "NOT met"} (95% CI ${lo.toFixed(2)}–${hi.toFixed(2)})`,
+  );
 }
 
 type Cleanup = Array<() => unknown>;
