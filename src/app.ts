@@ -21,6 +21,7 @@ import type { Runtime } from "./runtime/types";
 import { SessionService } from "./session";
 import { openDb } from "./store/db";
 import { migrate } from "./store/migrations";
+import { startReader } from "./store/reader";
 import { createTransact } from "./store/tx";
 import { createTelemetry } from "./telemetry";
 
@@ -56,8 +57,11 @@ export async function createApp(deps: AppDeps) {
   checkExposure(config);
   const upstream = gatewayUpstream(config);
   const clock = deps.clock ?? systemClock;
-  const opened = openDb(join(config.dataDir, "aegis.db"), { checkpoints: { logger: logger.child({ module: "db" }) } });
+  const dbFile = join(config.dataDir, "aegis.db");
+  const opened = openDb(dbFile, { checkpoints: { logger: logger.child({ module: "db" }) } });
   await migrate(opened.db);
+  // Analytics aggregate whole tables: they read on a worker thread, never on the event loop.
+  const reader = startReader(dbFile, opened.db, { logger: logger.child({ module: "db" }) });
   const bus = new EventBus();
   const telemetry = createTelemetry(config.telemetry, { bus, logger });
   const events = new EventStore(clock);
@@ -165,7 +169,7 @@ export async function createApp(deps: AppDeps) {
     checkDatabase: async () => {
       await sql`select 1`.execute(opened.db);
     },
-    analytics: new AnalyticsService({ db: opened.db, clock, config }),
+    analytics: new AnalyticsService({ db: reader.db, clock, config }),
     gateway,
   });
 
@@ -200,6 +204,7 @@ export async function createApp(deps: AppDeps) {
       await telemetry?.shutdown();
       metrics.close();
       await audit.close();
+      await reader.close();
       await opened.close();
     },
   };
