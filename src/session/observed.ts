@@ -156,6 +156,7 @@ export async function finishTurn(ctx: SessionContext, live: LiveSession, ok: boo
     durationMs: 0,
     durationApiMs: 0,
     apiErrorStatus: null,
+    lastEntry: null,
   });
 }
 
