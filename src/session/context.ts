@@ -71,6 +71,8 @@ export interface LiveSession {
    * the last turn that completed in this process (null before one has, or after a turn failed).
    */
   keepPoint: string | null;
+  /** Claude Code is being restarted without a prompt that was not recorded (early-send.ts). */
+  cutting: boolean;
 }
 
 /** What the policy engine says about one tool call. */
@@ -149,6 +151,7 @@ export function newLive(s: Pick<SessionRecord, "id" | "tenant" | "ownerKeyId" | 
     gated: false,
     recording: null,
     keepPoint: null,
+    cutting: false,
   };
 }
 
