@@ -71,8 +71,6 @@ export interface LiveSession {
    * the last turn that completed in this process (null before one has, or after a turn failed).
    */
   keepPoint: string | null;
-  /** Claude Code is being restarted without a prompt that was not recorded (early-send.ts). */
-  cutting: boolean;
 }
 
 /** What the policy engine says about one tool call. */
@@ -151,7 +149,6 @@ export function newLive(s: Pick<SessionRecord, "id" | "tenant" | "ownerKeyId" | 
     gated: false,
     recording: null,
     keepPoint: null,
-    cutting: false,
   };
 }
 

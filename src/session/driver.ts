@@ -17,15 +17,6 @@ const AUTH_HINT =
   "Claude Code has no valid credentials. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the server's environment " +
   "or under runtime.env in the Aegis config, or log in with `claude login` as the user running Aegis, then create a new session.";
 
-/**
- * Why a start failed: a resume, or a start, or (early-send.ts) a restart that was to drop a prompt
- * that was not recorded, which Claude Code refuses when its conversation cannot be cut there.
- */
-function startFailureCode(live: LiveSession, resume: boolean): string {
-  if (live.cutting) return SessionFailureCodes.promptNotRecorded;
-  return resume ? SessionFailureCodes.resumeFailed : SessionFailureCodes.startFailed;
-}
-
 export async function startRuntime(
   ctx: SessionContext,
   live: LiveSession,
@@ -57,7 +48,8 @@ export async function startRuntime(
   } catch (err) {
     // The process could not even be spawned (e.g. an argument the OS refuses): the session fails,
     // the server does not.
-    await fail(ctx, live, startFailureCode(live, resume), `Claude Code could not start: ${(err as Error).message}`);
+    const code = resume ? SessionFailureCodes.resumeFailed : SessionFailureCodes.startFailed;
+    await fail(ctx, live, code, `Claude Code could not start: ${(err as Error).message}`);
     return;
   }
   live.handle = handle;
@@ -74,7 +66,8 @@ export async function startRuntime(
     await Promise.race([handle.ready(), timeout]);
   } catch (err) {
     if (live.closing) return;
-    await fail(ctx, live, startFailureCode(live, resume), `Claude Code could not start: ${(err as Error).message}`);
+    const code = resume ? SessionFailureCodes.resumeFailed : SessionFailureCodes.startFailed;
+    await fail(ctx, live, code, `Claude Code could not start: ${(err as Error).message}`);
     return;
   } finally {
     clearTimeout(timer);
@@ -321,7 +314,7 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
         await fail(
           ctx,
           live,
-          live.cutting && !live.ready ? SessionFailureCodes.promptNotRecorded : SessionFailureCodes.processExited,
+          SessionFailureCodes.processExited,
           `Claude Code exited unexpectedly${e.error ? `: ${e.error}` : ""}`,
         );
       }

@@ -56,11 +56,9 @@ export async function rewind(
   await old?.close();
   live.recording = null;
   ctx.log.warn({ sessionId: live.id, err: cause }, "a prompt could not be recorded; restarting Claude Code without it");
-  live.cutting = true;
   try {
     const record = await sessionStore.get(ctx.db, live.id);
     if (!record) throw new Error("the session's record is gone");
-    // Fails the session (PROMPT_NOT_RECORDED) itself if Claude Code refuses to cut there.
     await startRuntime(ctx, live, record, true, at);
   } catch (err) {
     // The database refuses this too: the session's Claude Code stays stopped, and the session fails if it can be recorded.
@@ -68,7 +66,5 @@ export async function rewind(
     await fail(ctx, live, SessionFailureCodes.promptNotRecorded, message).catch((e: unknown) =>
       ctx.log.error({ err: e, sessionId: live.id }, "could not record a session's failure"),
     );
-  } finally {
-    live.cutting = false;
   }
 }
