@@ -60,8 +60,7 @@ export async function createApp(deps: AppDeps) {
   const dbFile = join(config.dataDir, "aegis.db");
   const opened = openDb(dbFile, { checkpoints: { logger: logger.child({ module: "db" }) } });
   await migrate(opened.db);
-  // Analytics and metrics scrapes aggregate whole tables: they read on a worker thread, never on
-  // the event loop or behind the writer.
+  // Analytics aggregate whole tables: they read on a worker thread, never on the event loop.
   const reader = startReader(dbFile, opened.db, { logger: logger.child({ module: "db" }) });
   const bus = new EventBus();
   const telemetry = createTelemetry(config.telemetry, { bus, logger });
@@ -105,7 +104,6 @@ export async function createApp(deps: AppDeps) {
         config,
         upstream: upstream.upstream,
         markBudgetExceeded: (tx, id, why) => sessions.markBudgetExceeded(tx, id, why),
-        admit: (id) => sessions.admitModelCall(id),
       })
     : null;
   if (!gateway && config.gateway.enabled) logger.warn({ reason: upstream.reason }, "model gateway inactive");
@@ -140,14 +138,7 @@ export async function createApp(deps: AppDeps) {
     },
     (e) => metrics.eventDelivered(e),
   );
-  const metrics = new Metrics({
-    // Scrapes read on the reader too: a scrape never waits behind the writer's work.
-    db: reader.db,
-    bus,
-    clock,
-    sseClients: () => sseHub.size,
-    heldModelRequests: () => gateway?.held ?? 0,
-  });
+  const metrics = new Metrics({ db: opened.db, bus, clock, sseClients: () => sseHub.size });
   const http = await buildHttp({
     logger,
     tracing: telemetry?.httpPlugin,

@@ -28,11 +28,6 @@ export const GatewayErrors = {
     502,
     "The Aegis model gateway could not reach the model API; check gateway.upstream.baseUrl and the network.",
   ),
-  promptNotRecorded: defineError(
-    "GATEWAY_PROMPT_NOT_RECORDED",
-    403,
-    "Aegis could not record the prompt behind this request, so the request does not reach the model; the session was stopped.",
-  ),
   bodyTooLarge: defineError("GATEWAY_BODY_TOO_LARGE", 413, "The request body is larger than the model API accepts."),
 };
 

@@ -31,11 +31,6 @@ export interface GatewayDeps {
   upstream: Upstream;
   /** Marks the session budget_exceeded inside the gateway's unit of work; the session domain owns the rule. */
   markBudgetExceeded: (tx: Tx, sessionId: string, reason: string) => Promise<void>;
-  /**
-   * Whether a session's request may go to the model now: true, or a promise that settles once the
-   * prompt it follows is recorded (false: it never was). The session domain owns the rule.
-   */
-  admit?: ((sessionId: string) => true | Promise<boolean>) | undefined;
 }
 
 export interface GatewayRequest {
@@ -158,12 +153,6 @@ export class ModelGateway {
     if (!this.agent.closed) await this.agent.close();
   }
 
-  /** Requests waiting for the prompt they follow to be recorded (see admit). */
-  private holding = 0;
-  get held(): number {
-    return this.holding;
-  }
-
   async forward(req: GatewayRequest): Promise<GatewayAnswer> {
     const started = this.deps.clock.monotonic();
     const startedAt = this.deps.clock.now().toISOString();
@@ -173,17 +162,6 @@ export class ModelGateway {
     if (!route) throw GatewayErrors.pathNotForwarded({ details: { method: req.method, path: req.path } });
     const metered = route === "messages";
     const base = { grant, path: req.path, started, startedAt, body: req.body };
-    // A prompt that went to Claude Code before its record committed: nothing of it reaches the
-    // model until it has, and nothing ever if it does not.
-    const admitted = this.deps.admit?.(grant.sessionId) ?? true;
-    if (admitted !== true) {
-      this.holding++;
-      const recorded = await admitted.finally(() => this.holding--);
-      if (!recorded) {
-        await req.body.drain();
-        throw GatewayErrors.promptNotRecorded();
-      }
-    }
 
     if (metered && this.budgeted) {
       // Every finished answer counts before this request is let through.

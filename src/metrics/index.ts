@@ -14,8 +14,6 @@ export interface MetricsDeps {
   clock: Clock;
   /** How many SSE streams are open right now. */
   sseClients: () => number;
-  /** How many model requests the gateway holds for their prompt's record (none without a gateway). */
-  heldModelRequests?: () => number;
 }
 
 export interface HttpObservation {
@@ -45,7 +43,6 @@ export class Metrics {
         };
       },
       sseClients: deps.sseClients,
-      heldModelRequests: deps.heldModelRequests ?? (() => 0),
     });
     this.unsubscribe = subscribeMetrics(deps.bus, this.series);
   }

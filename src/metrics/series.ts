@@ -7,8 +7,6 @@ export interface ScrapeSources {
   /** Pending approvals and the age in seconds of the oldest (0 when none). */
   pendingApprovals: () => Promise<{ count: number; oldestAgeSeconds: number }>;
   sseClients: () => number;
-  /** Model requests the gateway holds until the prompt they follow is recorded. */
-  heldModelRequests: () => number;
 }
 
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -113,14 +111,6 @@ export function declareSeries(registers: Registry[], src: ScrapeSources) {
       registers,
       collect() {
         this.set(src.sseClients());
-      },
-    }),
-    heldModelRequests: new Gauge({
-      name: "aegis_gateway_requests_held",
-      help: "Model requests the gateway holds until the prompt they follow has been recorded.",
-      registers,
-      collect() {
-        this.set(src.heldModelRequests());
       },
     }),
     eventLag: new Histogram({

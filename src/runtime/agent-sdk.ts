@@ -89,7 +89,6 @@ export class AgentSdkRuntime implements Runtime {
       permissionMode: o.permissionMode,
       allowDangerouslySkipPermissions: o.permissionMode === "bypassPermissions",
       ...(o.resume ? { resume: o.claudeSessionId } : { sessionId: o.claudeSessionId }),
-      ...(o.resume && o.resumeAt ? { resumeSessionAt: o.resumeAt.entry, resumeDropsTurn: o.resumeAt.dropPrompt } : {}),
       ...(o.model ? { model: o.model } : {}),
       ...(o.allowedTools ? { allowedTools: o.allowedTools } : {}),
       ...(o.disallowedTools ? { disallowedTools: o.disallowedTools } : {}),
@@ -134,13 +133,8 @@ export class AgentSdkRuntime implements Runtime {
       ready: async () => {
         await q.initializationResult();
       },
-      send: (text, id) => {
-        input.push({
-          type: "user",
-          message: { role: "user", content: text },
-          parent_tool_use_id: null,
-          ...(id ? { uuid: id as SDKUserMessage["uuid"] } : {}),
-        });
+      send: (text) => {
+        input.push({ type: "user", message: { role: "user", content: text }, parent_tool_use_id: null });
       },
       interrupt: async () => {
         await q.interrupt();

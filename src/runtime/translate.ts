@@ -54,22 +54,11 @@ function sinceLastResult(m: Extract<SDKMessage, { type: "result" }>) {
 /** The model response being streamed: message_delta carries no id or model, so each query remembers them. */
 export interface StreamState {
   open: { id: string; model: string; usage: TokenUsage } | null;
-  /** The latest conversation entry Claude Code reported (assistant and user messages, compaction marks). */
-  lastEntry: string | null;
 }
 
-export const newStreamState = (): StreamState => ({ open: null, lastEntry: null });
+export const newStreamState = (): StreamState => ({ open: null });
 
 type StreamEvent = Extract<SDKMessage, { type: "stream_event" }>["event"];
-
-/** Messages that are entries of the conversation Claude Code stores (what a resume can cut after). */
-function isEntry(m: SDKMessage): m is SDKMessage & { uuid: string } {
-  const uuid = (m as { uuid?: unknown }).uuid;
-  if (typeof uuid !== "string") return false;
-  if (m.type === "assistant") return true;
-  if (m.type === "user") return !("isReplay" in m && m.isReplay);
-  return m.type === "system" && m.subtype === "compact_boundary";
-}
 
 /** The final usage of one API request: message_delta's cumulative counts over message_start's. */
 function finishMessage(stream: StreamState, e: Extract<StreamEvent, { type: "message_delta" }>): RuntimeEvent[] {
@@ -89,7 +78,6 @@ function finishMessage(stream: StreamState, e: Extract<StreamEvent, { type: "mes
 }
 
 export function translate(m: SDKMessage, stream: StreamState = newStreamState()): RuntimeEvent[] {
-  if (isEntry(m)) stream.lastEntry = m.uuid;
   switch (m.type) {
     case "system":
       if (m.subtype === "init") {
@@ -183,7 +171,6 @@ export function translate(m: SDKMessage, stream: StreamState = newStreamState())
           durationMs: m.duration_ms,
           durationApiMs: m.duration_api_ms,
           apiErrorStatus: m.subtype === "success" ? (m.api_error_status ?? null) : null,
-          lastEntry: stream.lastEntry,
         },
       ];
     }

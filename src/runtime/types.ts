@@ -20,11 +20,6 @@ export interface RuntimeStartOptions {
   unsetEnv?: readonly string[] | undefined;
   maxTurns?: number | undefined;
   maxBudgetUsd?: number | undefined;
-  /**
-   * With `resume`: cut the conversation after `entry` (a turn's `lastEntry`), dropping the prompt
-   * `dropPrompt` (an id given to `send`) and whatever followed it.
-   */
-  resumeAt?: { entry: string; dropPrompt: string } | undefined;
   /** Asked for every tool call that Claude Code's permission mode does not already allow. */
   onPermission: (request: PermissionRequest) => Promise<PermissionDecision>;
 }
@@ -77,8 +72,6 @@ export type RuntimeEvent =
       durationMs: number;
       durationApiMs: number;
       apiErrorStatus: number | null;
-      /** The id of the turn's last conversation entry: where a resume can cut what came after. */
-      lastEntry: string | null;
     }
   | { type: "exited"; error?: string | undefined };
 
@@ -90,8 +83,7 @@ export interface RuntimeHandle {
   };
   /** Resolves once Claude Code has started and accepted the session's options. */
   ready(): Promise<void>;
-  /** `id` (a UUID) names the prompt in the conversation, so a resume can drop it (`resumeAt`). */
-  send(text: string, id?: string): void;
+  send(text: string): void;
   interrupt(): Promise<void>;
   setPermissionMode(mode: PermissionMode): Promise<void>;
   /** Ends the Claude Code process; the conversation stays resumable. */

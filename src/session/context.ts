@@ -59,18 +59,6 @@ export interface LiveSession {
   delta: PendingDelta;
   /** The last permission-mode change; the next waits for it (see mode.ts). */
   modeChange: Promise<void>;
-  /** Whether all of this Claude Code's model requests pass the model gateway (its env points there). */
-  gated: boolean;
-  /**
-   * Set while a prompt that has already gone to Claude Code is being recorded (see sendMessage):
-   * the gateway holds the session's model requests until it settles, true once it committed.
-   */
-  recording: Promise<boolean> | null;
-  /**
-   * Where Claude Code's conversation can be cut to drop a prompt sent after it: the last entry of
-   * the last turn that completed in this process (null before one has, or after a turn failed).
-   */
-  keepPoint: string | null;
 }
 
 /** What the policy engine says about one tool call. */
@@ -146,9 +134,6 @@ export function newLive(s: Pick<SessionRecord, "id" | "tenant" | "ownerKeyId" | 
     conversationStarted: false,
     delta: noDelta(),
     modeChange: Promise.resolve(),
-    gated: false,
-    recording: null,
-    keepPoint: null,
   };
 }
 

@@ -3,7 +3,7 @@
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
-import type { RuntimeEvent, RuntimeHandle, RuntimeStartOptions } from "../runtime/types";
+import type { RuntimeEvent, RuntimeHandle } from "../runtime/types";
 import { requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
 import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition, within } from "./context";
@@ -17,21 +17,13 @@ const AUTH_HINT =
   "Claude Code has no valid credentials. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the server's environment " +
   "or under runtime.env in the Aegis config, or log in with `claude login` as the user running Aegis, then create a new session.";
 
-export async function startRuntime(
-  ctx: SessionContext,
-  live: LiveSession,
-  s: SessionRecord,
-  resume: boolean,
-  resumeAt?: RuntimeStartOptions["resumeAt"],
-) {
+export async function startRuntime(ctx: SessionContext, live: LiveSession, s: SessionRecord, resume: boolean) {
   const path = await ctx.modelPath?.(s);
   // A create that raced the start of shutdown: its session stays resumable, with no process to stop.
   if (live.closing || ctx.lifecycle.stopping) return;
   live.conversationStarted = s.conversationStarted;
   // The session's gateway token is its own, but it must not reach transcripts or events.
   live.secrets = [path?.env.ANTHROPIC_API_KEY, path?.env.ANTHROPIC_AUTH_TOKEN].filter((v): v is string => !!v);
-  // The env below points every model request at the gateway (callers cannot set ANTHROPIC_* or CLAUDE_*).
-  live.gated = path !== undefined;
   let handle: RuntimeHandle;
   try {
     handle = ctx.runtime.start({
@@ -42,7 +34,6 @@ export async function startRuntime(
       permissionMode: s.permissionMode,
       ...s.options,
       ...(path ? { env: { ...s.options.env, ...path.env }, unsetEnv: path.unsetEnv } : {}),
-      ...(resumeAt ? { resumeAt } : {}),
       onPermission: (req) => requestPermission(ctx, live, s.workDir, req),
     });
   } catch (err) {
@@ -124,8 +115,6 @@ async function consume(ctx: SessionContext, live: LiveSession): Promise<void> {
   const handle = live.handle;
   if (!handle) return;
   for await (const raw of handle.events) {
-    // A process the session let go of (early-send.ts rewinds it): what it still says is not the session's.
-    if (live.handle !== handle) continue;
     // What arrived while the last unit of work was being stored is stored together: fewer commits.
     const batch = mergeDeltas(shareable(raw) ? [raw, ...(handle.events.takeWhile?.(shareable) ?? [])] : [raw]).map(
       (e) => (live.secrets.length > 0 ? scrubEvent(live, e) : e),

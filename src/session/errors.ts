@@ -69,5 +69,4 @@ export const SessionFailureCodes = {
   startFailed: "START_FAILED",
   processExited: "PROCESS_EXITED",
   resumeFailed: "RESUME_FAILED",
-  promptNotRecorded: "PROMPT_NOT_RECORDED",
 } as const;

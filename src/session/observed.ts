@@ -156,7 +156,6 @@ export async function finishTurn(ctx: SessionContext, live: LiveSession, ok: boo
     durationMs: 0,
     durationApiMs: 0,
     apiErrorStatus: null,
-    lastEntry: null,
   });
 }
 

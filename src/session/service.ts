@@ -1,5 +1,4 @@
 // The session service: every session operation any transport (REST, MCP, CLI) may call.
-import { randomUUID } from "node:crypto";
 import { approvalStore } from "../approval";
 import type { AnswerInput, Approval, DecideInput, DecisionInput, ListApprovalsQuery } from "../approval/schema";
 import {
@@ -20,7 +19,6 @@ import { resetBreaker } from "./breaker";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition, within } from "./context";
 import { flushDelta } from "./deltas";
 import { fail, startRuntime } from "./driver";
-import { admitModelCall, earlyCutPoint, holdModelCalls, rewind } from "./early-send";
 import { SessionErrors } from "./errors";
 import { SessionCreated } from "./events";
 import { checkEnv, checkLimits, checkWorkDir } from "./guard";
@@ -191,15 +189,12 @@ export class SessionService {
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
     const live = await this.driven(idOrName, caller);
     if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
-    // An idle session starts the turn. The prompt leaves once its record, its turn and the audit
-    // record have committed, or, when the gateway holds the session's model requests until then,
-    // at once (early-send.ts). The working status follows in a unit of work queued before anything
-    // Claude Code answers can be (the database takes work in order).
+    // An idle session starts the turn: the prompt leaves once its record, its turn and the audit
+    // record have committed. The working status follows in a unit of work queued as it leaves (its
+    // write goes out first); the database takes work in order, so that is stored before anything
+    // Claude Code answers.
     const turn = canStartTurn(live) && live.queue.length === 0 ? claimTurn(this.ctx, live) : null;
     const queued = turn === null;
-    const cut = turn ? earlyCutPoint(live, text) : null;
-    const early = cut ? { cut, promptId: randomUUID(), settle: holdModelCalls(live) } : null;
-    if (early) live.handle?.send(text, early.promptId);
     let itemId: string;
     try {
       itemId = await this.ctx.transact(async (tx) => {
@@ -213,25 +208,18 @@ export class SessionService {
         if (!turn) return itemId;
         await recordTurn(tx, this.ctx, live, turn, itemId);
         // Ahead of the unit's events: the prompt's write is what the turn waits on.
-        if (!early) tx.afterCommit(() => live.handle?.send(text));
+        tx.afterCommit(() => live.handle?.send(text));
         return itemId;
       });
     } catch (err) {
-      if (early) {
-        // The caller hears of the failure once the session takes prompts again (or has failed).
-        early.settle(false);
-        await rewind(this.ctx, live, { entry: early.cut, dropPrompt: early.promptId }, err as Error);
-      } else if (turn && live.turn === turn) live.turn = null; // nothing was sent: the turn never started
+      // Nothing was sent: the turn never started.
+      if (turn && live.turn === turn) live.turn = null;
       throw err;
     }
     // The prompt is with Claude Code now and its turn runs whatever happens here; were this unit to
     // fail, the caller hears of it, and the turn still ends (and frees the session) when Claude Code
     // finishes, so a retry queues behind it.
-    if (turn) {
-      const working = this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
-      early?.settle(true);
-      await working;
-    }
+    if (turn) await this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
     const position = queued ? live.queue.length : 0;
     if (queued) await runNext(this.ctx, live);
     return { queued, position };
@@ -393,11 +381,6 @@ export class SessionService {
   /** The model gateway refused a request of this session for its budget; runs inside the gateway's unit of work. */
   async markBudgetExceeded(tx: Tx, id: string, reason: string): Promise<void> {
     await transition(tx, this.ctx, id, "budget_exceeded", { reason });
-  }
-
-  /** Whether the gateway may forward a request of this session now (early-send.ts). */
-  admitModelCall(id: string): true | Promise<boolean> {
-    return admitModelCall(this.ctx, id);
   }
 
   /** A live session Aegis drives itself (not an observed one). */

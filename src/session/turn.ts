@@ -204,8 +204,6 @@ export async function endTurn(
   const at = ctx.clock.now().toISOString();
   const usage = { ...e.usage, costUsd: e.costUsd };
   const failed = !e.ok || turn.apiError !== null;
-  // A clean end is a point the conversation can be cut back to (early-send.ts).
-  live.keepPoint = failed || turn.interrupted ? null : e.lastEntry;
   const error = !failed
     ? null
     : turn.interrupted
