@@ -60,7 +60,8 @@ export async function createApp(deps: AppDeps) {
   const dbFile = join(config.dataDir, "aegis.db");
   const opened = openDb(dbFile, { checkpoints: { logger: logger.child({ module: "db" }) } });
   await migrate(opened.db);
-  // Analytics aggregate whole tables: they read on a worker thread, never on the event loop.
+  // Analytics and metrics scrapes aggregate whole tables: they read on a worker thread, never on
+  // the event loop or behind the writer.
   const reader = startReader(dbFile, opened.db, { logger: logger.child({ module: "db" }) });
   const bus = new EventBus();
   const telemetry = createTelemetry(config.telemetry, { bus, logger });
@@ -138,7 +139,8 @@ export async function createApp(deps: AppDeps) {
     },
     (e) => metrics.eventDelivered(e),
   );
-  const metrics = new Metrics({ db: opened.db, bus, clock, sseClients: () => sseHub.size });
+  // Scrapes read on the reader too: a scrape never waits behind the writer's work.
+  const metrics = new Metrics({ db: reader.db, bus, clock, sseClients: () => sseHub.size });
   const http = await buildHttp({
     logger,
     tracing: telemetry?.httpPlugin,
@@ -185,6 +187,8 @@ export async function createApp(deps: AppDeps) {
     metrics,
     telemetry,
     db: opened.db,
+    /** Long reads (analytics, metrics scrapes) on a worker thread's connection. */
+    reader,
     gateway,
     /** Resumes the sessions a previous run left live, then listens. */
     async listen(): Promise<string> {

@@ -180,6 +180,17 @@ describe("metrics", () => {
     expect(still, "declared series that no step of this test moved").toEqual([]);
   });
 
+  it("answers a scrape while the database's writer is busy: it reads on the reader", async () => {
+    expect(await aegis.app.reader.ready).toBe(true);
+    let release!: () => void;
+    const busy = aegis.app.db.transaction().execute(() => new Promise<void>((r) => (release = r)));
+    // Were the scrape to read on the writer's connection, it would wait for the release below, forever.
+    const samples = await scrape();
+    release();
+    await busy;
+    expect(samples.some((s) => s.name === "aegis_sessions")).toBe(true);
+  });
+
   it("is protected: a metrics.read key or the metrics token, nothing else", async () => {
     const get = (headers: Record<string, string>) => fetch(`${aegis.url}/metrics`, { headers });
     expect((await get({})).status).toBe(401);
