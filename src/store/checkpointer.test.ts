@@ -54,15 +54,17 @@ describe("WAL checkpoints", () => {
     const insert = raw.prepare("insert into t (v) values (?)");
     const frames = () => statSync(`${file}-wal`).size / (4096 + 24);
     let most = 0;
-    for (let i = 0; i < FALLBACK_CHECKPOINT_PAGES * 2; i++) {
+    // Four times the threshold: a WAL nobody bounded would hold all of it (16,000+ frames).
+    for (let i = 0; i < FALLBACK_CHECKPOINT_PAGES * 4; i++) {
       raw.transaction(() => insert.run(Buffer.alloc(3500, i % 251)))();
       // Commits keep landing while the worker checkpoints, so it never copies the whole WAL.
       if (i % 10 === 0) await new Promise((r) => setImmediate(r));
       most = Math.max(most, frames());
     }
     expect(opened.checkpointer?.active).toBe(true);
-    // A little past the threshold while a worker's checkpoint holds the lock, never near all it was written.
-    expect(most).toBeLessThan(FALLBACK_CHECKPOINT_PAGES * 1.5);
+    // Past the threshold while a worker's checkpoint holds the lock (6,333 frames once, under a full
+    // suite on 2 cores), never near all that was written.
+    expect(most).toBeLessThan(FALLBACK_CHECKPOINT_PAGES * 2);
   });
 
   it("fall back to SQLite's automatic checkpoints when the worker cannot start", async () => {
