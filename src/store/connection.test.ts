@@ -1,35 +1,22 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Generated } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EventBus } from "../core/events";
-import { type Db, type OpenedDb, openDb } from "./db";
-import { createTransact, type Transact } from "./tx";
+import type { Db, OpenedDb } from "./db";
+import { type ScratchDb, scratchDb } from "./testing";
+import type { Transact } from "./tx";
 
 type T = { t: { id: Generated<number>; v: string } };
 
-let dir: string;
+let scratch: ScratchDb;
 let opened: OpenedDb;
 let transact: Transact;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "aegis-conn-"));
-  opened = openDb(join(dir, "aegis.db"));
-  opened.raw.exec("create table t (id integer primary key, v text not null)");
-  transact = createTransact(
-    opened.db,
-    async () => [],
-    new EventBus(),
-    async () => {},
-  );
+  scratch = scratchDb("aegis-conn-");
+  ({ opened, transact } = scratch);
   // kysely initialises its driver on the first query (a server's migrations); from then on a query
   // reaches the gate within the call that asked for it.
   await values();
 });
-afterEach(async () => {
-  await opened.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => scratch.close());
 
 const t = (db: Db) => db.withTables<T>();
 const insert = (db: Db, v: string) => t(db).insertInto("t").values({ v }).execute();

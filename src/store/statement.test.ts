@@ -1,30 +1,17 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EventBus } from "../core/events";
-import { type OpenedDb, openDb } from "./db";
+import type { OpenedDb } from "./db";
 import { statement } from "./statement";
-import { createTransact, type Transact } from "./tx";
+import { type ScratchDb, scratchDb } from "./testing";
+import type { Transact } from "./tx";
 
-let dir: string;
+let scratch: ScratchDb;
 let opened: OpenedDb;
 let transact: Transact;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "aegis-stmt-"));
-  opened = openDb(join(dir, "aegis.db"));
-  opened.raw.exec("create table t (id integer primary key, v text not null)");
-  transact = createTransact(
-    opened.db,
-    async () => [],
-    new EventBus(),
-    async () => {},
-  );
+  scratch = scratchDb("aegis-stmt-");
+  ({ opened, transact } = scratch);
 });
-afterEach(async () => {
-  await opened.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => scratch.close());
 
 const insert = statement("insert into t (v) values (?)");
 const select = statement<{ v: string }>("select v from t order by id");
