@@ -58,6 +58,11 @@ export interface GatewayAnswer {
 export interface SessionModelPath {
   env: Record<string, string>;
   unsetEnv: string[];
+  /**
+   * What a workDir's Claude Code settings must not move: the endpoint. Not the token, which would
+   * then be on Claude Code's command line; a token a settings file puts in its place only fails here.
+   */
+  pinnedEnv: Record<string, string>;
 }
 
 type Route = "messages" | "count_tokens" | "hello";
@@ -145,7 +150,12 @@ export class ModelGateway {
   async sessionPath(s: { id: string; tenant: string; ownerKeyId: string | null }): Promise<SessionModelPath> {
     const base = await this.address;
     const token = this.tokens.issue({ sessionId: s.id, tenant: s.tenant, ownerKeyId: s.ownerKeyId });
-    return { env: { ANTHROPIC_BASE_URL: `${base}/gateway`, ANTHROPIC_API_KEY: token }, unsetEnv: CREDENTIAL_ENV };
+    const endpoint = `${base}/gateway`;
+    return {
+      env: { ANTHROPIC_BASE_URL: endpoint, ANTHROPIC_API_KEY: token },
+      unsetEnv: CREDENTIAL_ENV,
+      pinnedEnv: { ANTHROPIC_BASE_URL: endpoint },
+    };
   }
 
   async close(): Promise<void> {

@@ -95,6 +95,8 @@ export class AgentSdkRuntime implements Runtime {
       ...(o.appendSystemPrompt
         ? { systemPrompt: { type: "preset", preset: "claude_code", append: o.appendSystemPrompt } }
         : {}),
+      // Flag settings rank above user, project and local settings files, so their env cannot move these.
+      ...(o.pinnedEnv ? { settings: { env: o.pinnedEnv } } : {}),
       ...(o.maxTurns ? { maxTurns: o.maxTurns } : {}),
       ...(o.maxBudgetUsd ? { maxBudgetUsd: o.maxBudgetUsd } : {}),
       stderr: (data) => {

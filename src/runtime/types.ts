@@ -18,6 +18,12 @@ export interface RuntimeStartOptions {
   env?: Record<string, string> | undefined;
   /** Variables of the server's environment the process must not inherit (e.g. credentials behind the gateway). */
   unsetEnv?: readonly string[] | undefined;
+  /**
+   * Variables that Claude Code's settings files (the workDir's `.claude/settings.json` and the
+   * like) must not override, such as the model gateway's endpoint. They are passed as flag
+   * settings, on Claude Code's command line: never put a secret here.
+   */
+  pinnedEnv?: Record<string, string> | undefined;
   maxTurns?: number | undefined;
   maxBudgetUsd?: number | undefined;
   /** Asked for every tool call that Claude Code's permission mode does not already allow. */

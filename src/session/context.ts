@@ -109,6 +109,8 @@ export interface SessionContext {
 export interface ModelPath {
   env: Record<string, string>;
   unsetEnv: string[];
+  /** Of `env`, what Claude Code's settings files must not override (see RuntimeStartOptions.pinnedEnv). */
+  pinnedEnv: Record<string, string>;
 }
 
 /** The context whose units of work join `tx` (they commit with it); `outer` is for what runs later. */

@@ -33,7 +33,7 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
       model: s.model ?? ctx.config.sessions.defaultModel,
       permissionMode: s.permissionMode,
       ...s.options,
-      ...(path ? { env: { ...s.options.env, ...path.env }, unsetEnv: path.unsetEnv } : {}),
+      ...(path ? { env: { ...s.options.env, ...path.env }, unsetEnv: path.unsetEnv, pinnedEnv: path.pinnedEnv } : {}),
       onPermission: (req) => requestPermission(ctx, live, s.workDir, req),
     });
   } catch (err) {

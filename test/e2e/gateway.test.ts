@@ -1,7 +1,7 @@
 // The model gateway with the real Claude Code: credentials stay in Aegis, every request is metered
 // exactly, rate-limit headers are kept, budgets stop a session mid-conversation, streams pass unbuffered.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -549,6 +549,23 @@ describe("model gateway", () => {
     const summary = await dead.api<Json>("GET", "/v1/analytics/summary");
     expect(summary.body.gateway.errors).toBeGreaterThanOrEqual(1);
     deadSse.close();
+  });
+
+  it("stays on the model path when the workDir's Claude Code settings name another endpoint", async () => {
+    const aegis = await aegisWith();
+    model.script("gw-pinned", [{ text: "through the gateway" }]);
+    const dir = freshDir();
+    mkdirSync(join(dir, ".claude"));
+    // A repository's settings try to send Claude Code straight to the model API.
+    writeFileSync(join(dir, ".claude", "settings.json"), JSON.stringify({ env: { ANTHROPIC_BASE_URL: model.url } }));
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "gw-pinned: hi" });
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
+    await sse.waitForType("message.completed", (d) => d.text === "through the gateway");
+    await sse.waitTurnsEnded(1);
+    // Metered by the gateway, which sent it upstream with the server's key.
+    expect(sse.of("gateway.request_metered").length).toBeGreaterThan(0);
+    expect(model.turnRequests("gw-pinned")[0]?.headers["x-api-key"]).toBe("test-key");
+    sse.close();
   });
 
   it("turned off: sessions talk to the model directly and nothing is mounted at /gateway", async () => {
