@@ -20,7 +20,7 @@ import { costOf, type MeteredUsage } from "./prices";
 import type { ForwardedBody } from "./request-body";
 import { type ModelRequestRecord, modelRequestStore, type Outcome } from "./store";
 import { GatewayTokens, type SessionGrant } from "./tokens";
-import { CREDENTIAL_ENV, type Upstream } from "./upstream";
+import { CREDENTIAL_ENV, OTHER_PROVIDERS, type Upstream } from "./upstream";
 
 export interface GatewayDeps {
   db: Db;
@@ -59,7 +59,8 @@ export interface SessionModelPath {
   env: Record<string, string>;
   unsetEnv: string[];
   /**
-   * What a workDir's Claude Code settings must not move: the endpoint. Not the token, which would
+   * What a workDir's Claude Code settings must not move: the endpoint, and the switches to other
+   * providers. Not the token, which would
    * then be on Claude Code's command line; a token a settings file puts in its place only fails here.
    */
   pinnedEnv: Record<string, string>;
@@ -154,7 +155,8 @@ export class ModelGateway {
     return {
       env: { ANTHROPIC_BASE_URL: endpoint, ANTHROPIC_API_KEY: token },
       unsetEnv: CREDENTIAL_ENV,
-      pinnedEnv: { ANTHROPIC_BASE_URL: endpoint },
+      // Off for the other providers too: each would take the requests somewhere else.
+      pinnedEnv: { ANTHROPIC_BASE_URL: endpoint, ...Object.fromEntries(OTHER_PROVIDERS.map((n) => [n, "0"])) },
     };
   }
 

@@ -12,7 +12,7 @@ export interface Upstream {
 export const ANTHROPIC_API = "https://api.anthropic.com";
 
 /** Providers Claude Code talks to with their own protocols; the gateway speaks only the Anthropic API. */
-const OTHER_PROVIDERS = ["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY"];
+export const OTHER_PROVIDERS = ["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY"];
 
 export function resolveUpstream(
   config: Config,

@@ -551,20 +551,24 @@ describe("model gateway", () => {
     deadSse.close();
   });
 
-  it("stays on the model path when the workDir's Claude Code settings name another endpoint", async () => {
+  it.each([
+    ["another endpoint", "gw-pin-url", { ANTHROPIC_BASE_URL: "MODEL" }],
+    ["another provider", "gw-pin-bedrock", { CLAUDE_CODE_USE_BEDROCK: "1" }],
+  ])("stays on the model path when the workDir's Claude Code settings name %s", async (_what, tag, env) => {
     const aegis = await aegisWith();
-    model.script("gw-pinned", [{ text: "through the gateway" }]);
+    model.script(tag, [{ text: "through the gateway" }]);
     const dir = freshDir();
     mkdirSync(join(dir, ".claude"));
-    // A repository's settings try to send Claude Code straight to the model API.
-    writeFileSync(join(dir, ".claude", "settings.json"), JSON.stringify({ env: { ANTHROPIC_BASE_URL: model.url } }));
-    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "gw-pinned: hi" });
+    // A repository's settings try to send Claude Code's model requests somewhere else.
+    const repoEnv = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === "MODEL" ? model.url : v]));
+    writeFileSync(join(dir, ".claude", "settings.json"), JSON.stringify({ env: repoEnv }));
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: `${tag}: hi` });
     const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     await sse.waitForType("message.completed", (d) => d.text === "through the gateway");
     await sse.waitTurnsEnded(1);
     // Metered by the gateway, which sent it upstream with the server's key.
     expect(sse.of("gateway.request_metered").length).toBeGreaterThan(0);
-    expect(model.turnRequests("gw-pinned")[0]?.headers["x-api-key"]).toBe("test-key");
+    expect(model.turnRequests(tag)[0]?.headers["x-api-key"]).toBe("test-key");
     sse.close();
   });
 
