@@ -20,7 +20,7 @@ import { costOf, type MeteredUsage } from "./prices";
 import type { ForwardedBody } from "./request-body";
 import { type ModelRequestRecord, modelRequestStore, type Outcome } from "./store";
 import { GatewayTokens, type SessionGrant } from "./tokens";
-import { CREDENTIAL_ENV, OTHER_PROVIDERS, type Upstream } from "./upstream";
+import { CREDENTIAL_ENV, OTHER_PROVIDERS_OFF, type Upstream } from "./upstream";
 
 export interface GatewayDeps {
   db: Db;
@@ -58,11 +58,7 @@ export interface GatewayAnswer {
 export interface SessionModelPath {
   env: Record<string, string>;
   unsetEnv: string[];
-  /**
-   * What a workDir's Claude Code settings must not move: the endpoint, and the switches to other
-   * providers. Not the token, which would
-   * then be on Claude Code's command line; a token a settings file puts in its place only fails here.
-   */
+  /** What settings files must not move: the endpoint and the provider (never the token: see pinnedEnv). */
   pinnedEnv: Record<string, string>;
 }
 
@@ -155,8 +151,7 @@ export class ModelGateway {
     return {
       env: { ANTHROPIC_BASE_URL: endpoint, ANTHROPIC_API_KEY: token },
       unsetEnv: CREDENTIAL_ENV,
-      // Off for the other providers too: each would take the requests somewhere else.
-      pinnedEnv: { ANTHROPIC_BASE_URL: endpoint, ...Object.fromEntries(OTHER_PROVIDERS.map((n) => [n, "0"])) },
+      pinnedEnv: { ANTHROPIC_BASE_URL: endpoint, ...OTHER_PROVIDERS_OFF },
     };
   }
 

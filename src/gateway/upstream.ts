@@ -12,7 +12,9 @@ export interface Upstream {
 export const ANTHROPIC_API = "https://api.anthropic.com";
 
 /** Providers Claude Code talks to with their own protocols; the gateway speaks only the Anthropic API. */
-export const OTHER_PROVIDERS = ["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY"];
+const OTHER_PROVIDERS = ["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY"];
+/** Every other provider switched off, for a Claude Code that must talk to the gateway. */
+export const OTHER_PROVIDERS_OFF: Record<string, string> = Object.fromEntries(OTHER_PROVIDERS.map((n) => [n, "0"]));
 
 export function resolveUpstream(
   config: Config,

@@ -21,7 +21,8 @@ export interface RuntimeStartOptions {
   /**
    * Variables that Claude Code's settings files (the workDir's `.claude/settings.json` and the
    * like) must not override, such as the model gateway's endpoint. They are passed as flag
-   * settings, on Claude Code's command line: never put a secret here.
+   * settings, on Claude Code's command line, which other local users can read: never a secret
+   * (a token a settings file puts in place of the gateway's only fails at the gateway).
    */
   pinnedEnv?: Record<string, string> | undefined;
   maxTurns?: number | undefined;

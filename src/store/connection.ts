@@ -5,7 +5,7 @@
 // call itself, as a unit of work does.)
 import type Database from "better-sqlite3";
 import {
-  type CompiledQuery,
+  CompiledQuery,
   type DatabaseConnection,
   type Dialect,
   type Driver,
@@ -46,11 +46,11 @@ export class Gate {
  * Kysely's view of the connection. Statements are prepared once (the same few run on every turn);
  * iteration gets a statement of its own, since a cached one may be mid-iteration.
  */
-class Connection implements DatabaseConnection {
+export class Connection implements DatabaseConnection {
   private readonly cache = new Map<string, Database.Statement>();
 
   constructor(
-    private readonly raw: Database.Database,
+    readonly raw: Database.Database,
     private readonly max = 500,
   ) {}
 
@@ -81,7 +81,6 @@ class GatedDriver implements Driver {
   constructor(
     private readonly connection: Connection,
     private readonly gate: Gate,
-    private readonly close: () => void,
   ) {}
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
@@ -92,48 +91,38 @@ class GatedDriver implements Driver {
     this.gate.give();
   }
   async beginTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery({ sql: "begin", parameters: [] } as unknown as CompiledQuery);
+    await c.executeQuery(CompiledQuery.raw("begin"));
   }
   async commitTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery({ sql: "commit", parameters: [] } as unknown as CompiledQuery);
+    await c.executeQuery(CompiledQuery.raw("commit"));
   }
   async rollbackTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery({ sql: "rollback", parameters: [] } as unknown as CompiledQuery);
+    await c.executeQuery(CompiledQuery.raw("rollback"));
   }
   async destroy(): Promise<void> {
-    this.close();
+    if (this.connection.raw.open) this.connection.raw.close();
   }
 }
 
-/** The gate serializes access; kysely's own lock for single-connection dialects would only add a second one. */
-class GatedAdapter extends SqliteAdapter {
+/** The driver orders access itself (the gate, or the reader's worker): kysely's own lock would be a second one. */
+class SelfOrderedAdapter extends SqliteAdapter {
   override get supportsMultipleConnections(): boolean {
     return true;
   }
 }
 
-const connections = new WeakMap<Database.Database, Connection>();
-/** The one kysely connection (and statement cache) over `raw`. */
-function shared(raw: Database.Database): Connection {
-  let c = connections.get(raw);
-  if (!c) {
-    c = new Connection(raw);
-    connections.set(raw, c);
-  }
-  return c;
-}
-
-export function gatedDialect(raw: Database.Database, gate: Gate): Dialect {
-  const driver = new GatedDriver(shared(raw), gate, () => {
-    if (raw.open) raw.close();
-  });
+/** A SQLite dialect over `driver`, which orders access to its connection itself. */
+export function sqliteDialect(driver: Driver): Dialect {
   return {
     createDriver: () => driver,
     createQueryCompiler: () => new SqliteQueryCompiler(),
-    createAdapter: () => new GatedAdapter(),
+    createAdapter: () => new SelfOrderedAdapter(),
     createIntrospector: (db) => new SqliteIntrospector(db),
   };
 }
+
+export const gatedDialect = (connection: Connection, gate: Gate): Dialect =>
+  sqliteDialect(new GatedDriver(connection, gate));
 
 export const ENDED = "a unit of work's database handle was used after the unit ended";
 
@@ -142,7 +131,8 @@ export interface UnitConnection {
   /** What the unit's queries run on: a kysely transaction handle, made once, that works only while a unit runs. */
   // biome-ignore lint/complexity/noBannedTypes: the base schema is intentionally empty (see db.ts)
   readonly handle: Transaction<{}>;
-  readonly raw: Database.Database;
+  /** A prepared statement on the connection, from the same cache kysely's queries use. */
+  prepare(sql: string): Database.Statement;
   /** Takes the connection: at once when it is free, else after everyone already waiting. */
   take(): Promise<void> | undefined;
   begin(): void;
@@ -156,16 +146,17 @@ export interface UnitConnection {
 }
 
 // biome-ignore lint/complexity/noBannedTypes: the base schema is intentionally empty (see db.ts)
-export function unitConnection(db: Kysely<{}>, raw: Database.Database, gate: Gate): UnitConnection {
+export function unitConnection(db: Kysely<{}>, connection: Connection, gate: Gate): UnitConnection {
+  const raw = connection.raw;
   let active = false;
   const guarded: DatabaseConnection = {
     async executeQuery(q) {
       if (!active) throw new Error(ENDED);
-      return shared(raw).executeQuery(q);
+      return connection.executeQuery(q);
     },
     async *streamQuery(q) {
       if (!active) throw new Error(ENDED);
-      yield* shared(raw).streamQuery(q);
+      yield* connection.streamQuery(q);
     },
   };
   const executor = db.getExecutor().withConnectionProvider(new SingleConnectionProvider(guarded));
@@ -183,7 +174,7 @@ export function unitConnection(db: Kysely<{}>, raw: Database.Database, gate: Gat
   const rollback = raw.prepare("rollback");
   return {
     handle,
-    raw,
+    prepare: (sql) => connection.prepare(sql),
     take: () => (gate.tryTake() ? undefined : gate.take()),
     begin() {
       begin.run();

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely } from "kysely";
 import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from "./checkpointer";
-import { Gate, gatedDialect, type UnitConnection, unitConnection } from "./connection";
+import { Connection, Gate, gatedDialect, type UnitConnection, unitConnection } from "./connection";
 import { registerUnitHandle } from "./statement";
 
 // Domains declare their own tables and narrow with `db.withTables<T>()`.
@@ -33,9 +33,10 @@ export function openDb(file: string, opts: { checkpoints?: CheckpointerOptions }
   raw.pragma("busy_timeout = 5000");
   const checkpointer = memory ? null : startCheckpointer(raw, file, opts.checkpoints);
   const gate = new Gate();
+  const connection = new Connection(raw);
   // biome-ignore lint/complexity/noBannedTypes: see Db
-  const db = new Kysely<{}>({ dialect: gatedDialect(raw, gate) });
-  const unit = unitConnection(db, raw, gate);
+  const db = new Kysely<{}>({ dialect: gatedDialect(connection, gate) });
+  const unit = unitConnection(db, connection, gate);
   units.set(db, unit);
   registerUnitHandle(unit);
   return {

@@ -5,17 +5,9 @@
 // as anywhere else: the reader is a kysely database whose driver sends the compiled SQL over.
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import {
-  type CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  Kysely,
-  type QueryResult,
-  SqliteAdapter,
-  SqliteIntrospector,
-  SqliteQueryCompiler,
-} from "kysely";
+import { type CompiledQuery, type DatabaseConnection, type Driver, Kysely, type QueryResult } from "kysely";
 import type { Logger } from "../core/log";
+import { sqliteDialect } from "./connection";
 import type { Db } from "./db";
 
 /** Plain JS, so the worker needs no TypeScript loader: it opens the file read-only and answers queries in order. */
@@ -134,14 +126,7 @@ export function startReader(file: string, fallback: Db, opts: ReaderOptions = {}
     async destroy() {},
   };
   // biome-ignore lint/complexity/noBannedTypes: the base schema is intentionally empty (see db.ts)
-  const db = new Kysely<{}>({
-    dialect: {
-      createDriver: () => driver,
-      createQueryCompiler: () => new SqliteQueryCompiler(),
-      createAdapter: () => new SqliteAdapter(),
-      createIntrospector: (k) => new SqliteIntrospector(k),
-    },
-  });
+  const db = new Kysely<{}>({ dialect: sqliteDialect(driver) });
 
   return {
     db,

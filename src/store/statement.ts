@@ -1,7 +1,6 @@
 // Fixed SQL for the statements every turn runs. Building and compiling a kysely query costs more
 // than running it on SQLite; these skip both. Inside a unit of work (tx.ts), which holds the
 // connection, they run on it directly; elsewhere they go through kysely's connection handling.
-import type Database from "better-sqlite3";
 import { CompiledQuery } from "kysely";
 import { ENDED, type UnitConnection } from "./connection";
 import type { Db } from "./db";
@@ -21,18 +20,13 @@ export function registerUnitHandle(unit: UnitConnection): void {
 
 /** `text` with `?` placeholders; the caller passes values in their order. Rows come back as `R`. */
 export function statement<R = never>(text: string): Statement<R> {
-  const prepared = new WeakMap<Database.Database, Database.Statement>();
   return {
     sql: text,
     async run(db, params) {
       const unit = handles.get(db);
       if (!unit) return (await db.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows;
       if (!unit.active) throw new Error(ENDED);
-      let s = prepared.get(unit.raw);
-      if (!s) {
-        s = unit.raw.prepare(text);
-        prepared.set(unit.raw, s);
-      }
+      const s = unit.prepare(text);
       if (s.reader) return s.all(...params) as R[];
       s.run(...params);
       return [];
