@@ -144,6 +144,7 @@ export async function createApp(deps: AppDeps) {
   const http = await buildHttp({
     logger,
     tracing: telemetry?.httpPlugin,
+    requestSpan: telemetry?.requestSpan,
     bodyLimit: config.limits.bodyLimitBytes,
     corsOrigins: config.security.corsOrigins,
     authPlugin: {

@@ -1,6 +1,6 @@
 // Per-session gateway tokens: what a Claude Code process presents instead of the real API key.
 // Kept in memory only (a restarted server issues new ones when it resumes a session), as hashes.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash as digestOf, randomBytes, timingSafeEqual } from "node:crypto";
 
 export interface SessionGrant {
   sessionId: string;
@@ -8,7 +8,8 @@ export interface SessionGrant {
   ownerKeyId: string | null;
 }
 
-const hash = (token: string) => createHash("sha256").update(token).digest();
+// One-shot: every model request verifies its token, and a Hash object costs more than the digest.
+const hash = (token: string) => digestOf("sha256", token, "buffer");
 
 export class GatewayTokens {
   private readonly byHash = new Map<string, { digest: Buffer; grant: SessionGrant }>();

@@ -1,4 +1,5 @@
 // The Fastify application: docs, error handling, and the /v1 API with zod validation.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import cors from "@fastify/cors";
 import rateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
@@ -20,7 +21,7 @@ import { auditRoutes } from "./routes/audit";
 import { authRoutes } from "./routes/auth";
 import type { RouteDeps } from "./routes/deps";
 import { eventRoutes } from "./routes/events";
-import { gatewayRoutes } from "./routes/gateway";
+import { GATEWAY_PREFIX, GATEWAY_ROUTE, type GatewayHandler, gatewayHandler } from "./routes/gateway";
 import { healthRoutes } from "./routes/health";
 import { hookRoutes } from "./routes/hooks";
 import { metricsRoutes } from "./routes/metrics";
@@ -46,10 +47,38 @@ export interface HttpDeps extends RouteDeps {
   authPlugin: Omit<AuthPluginDeps, "auth" | "sseTokens">;
   /** HTTP server spans (telemetry on); registered before anything else so every route is traced. */
   tracing?: FastifyPluginAsync | undefined;
+  /** The same spans for requests served outside Fastify (the model gateway's). */
+  requestSpan?: ((req: IncomingMessage, route: string) => (statusCode: number) => void) | undefined;
+}
+
+/** Model gateway requests bypass Fastify; the rest go to it. Timeouts as Fastify sets on its own servers. */
+function serverWith(gateway: GatewayHandler | null) {
+  return (fastify: (req: IncomingMessage, res: ServerResponse) => void, opts: unknown) => {
+    const o = opts as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+    const server = createServer((req, res) => {
+      if (gateway && req.url?.startsWith(GATEWAY_PREFIX)) gateway(req, res);
+      else fastify(req, res);
+    });
+    server.keepAliveTimeout = o.keepAliveTimeout;
+    server.requestTimeout = o.requestTimeout;
+    server.setTimeout(o.connectionTimeout);
+    return server;
+  };
 }
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
+  const gateway = deps.gateway
+    ? gatewayHandler({
+        gateway: deps.gateway,
+        maxFailuresPerMinute: deps.authPlugin.maxFailuresPerMinute,
+        audit: deps.authPlugin.audit,
+        log: deps.logger.child({ module: "gateway" }),
+        observe: (o) => deps.metrics.observeHttp({ ...o, route: GATEWAY_ROUTE }),
+        span: deps.requestSpan ? (req) => deps.requestSpan?.(req, GATEWAY_ROUTE) : undefined,
+      })
+    : null;
   const app = Fastify({
+    serverFactory: serverWith(gateway),
     loggerInstance: deps.logger.child({ module: "http" }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit,
     return503OnClosing: true,
@@ -120,13 +149,11 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
     { prefix: "/v1" },
   );
-  if (deps.gateway) {
-    await app.register(gatewayRoutes, {
-      prefix: "/gateway",
-      gateway: deps.gateway,
-      maxFailuresPerMinute: deps.authPlugin.maxFailuresPerMinute,
-      audit: deps.authPlugin.audit,
-    });
+  // In the access table beside the routes Fastify serves: the gateway answers to a session's gateway
+  // token alone (public to the API's keys), on every method Fastify would route.
+  if (gateway) {
+    for (const method of app.supportedMethods.filter((m) => m !== "HEAD"))
+      routeAccess.push({ method, url: GATEWAY_ROUTE, permission: null, public: true, sseToken: false });
   }
   await app.register(async (root) => {
     root.setValidatorCompiler(validatorCompiler);

@@ -1,7 +1,14 @@
 // HTTP server spans through the Fastify team's @fastify/otel, bound to this app's tracer provider.
+
+import type { IncomingMessage } from "node:http";
 import { FastifyOtelInstrumentation } from "@fastify/otel";
-import type { TracerProvider } from "@opentelemetry/api";
-import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_URL_PATH } from "@opentelemetry/semantic-conventions";
+import { context, propagation, SpanKind, SpanStatusCode, type TracerProvider } from "@opentelemetry/api";
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+} from "@opentelemetry/semantic-conventions";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /**
@@ -40,4 +47,34 @@ function endWithResponse(request: FastifyRequest, reply: FastifyReply, done: () 
     });
   }
   done();
+}
+
+/**
+ * The span @fastify/otel would make, for a request served outside Fastify (the model gateway's):
+ * named by method and route, the path without its query, the caller's trace continued. The returned
+ * function ends it with the answer's status.
+ */
+export function requestSpans(provider: TracerProvider) {
+  const tracer = provider.getTracer("aegis-http");
+  return (req: IncomingMessage, route: string) => {
+    const method = req.method ?? "GET";
+    const parent = propagation.extract(context.active(), req.headers);
+    const span = tracer.startSpan(
+      `${method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: method,
+          [ATTR_HTTP_ROUTE]: route,
+          [ATTR_URL_PATH]: (req.url ?? "/").split("?")[0] ?? "/",
+        },
+      },
+      parent,
+    );
+    return (statusCode: number) => {
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
+      if (statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    };
+  };
 }

@@ -15,7 +15,7 @@ import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Config } from "../config/schema";
 import type { EventBus } from "../core/events";
 import type { Logger } from "../core/log";
-import { httpSpansPlugin } from "./http-spans";
+import { httpSpansPlugin, requestSpans } from "./http-spans";
 import { TurnTracer } from "./turn-spans";
 
 export type TelemetryConfig = Config["telemetry"];
@@ -46,6 +46,8 @@ function loggingExporter(inner: SpanExporter, log: Logger, url: string): SpanExp
 export interface Telemetry {
   /** Registers HTTP server spans; give it to the Fastify app before any route. */
   readonly httpPlugin: ReturnType<typeof httpSpansPlugin>;
+  /** The same spans for requests served outside Fastify (the model gateway's). */
+  readonly requestSpan: ReturnType<typeof requestSpans>;
   /** Exports every finished span now. */
   flush(): Promise<void>;
   /** Ends open turn spans, exports what is left and stops. */
@@ -72,6 +74,7 @@ export function createTelemetry(cfg: TelemetryConfig, deps: { bus: EventBus; log
   let stopped: Promise<void> | undefined;
   return {
     httpPlugin: httpSpansPlugin(provider),
+    requestSpan: requestSpans(provider),
     flush: () => provider.forceFlush(),
     shutdown() {
       stopped ??= (async () => {

@@ -173,6 +173,10 @@ describe("metrics", () => {
       value(http, "aegis_http_request_duration_seconds_count", { route: "/v1/sessions/:id", method: "DELETE" }),
     ).toBe(1);
     expect(http.filter((x) => x.labels.route?.includes("ses_"))).toEqual([]);
+    // The model gateway's requests are served beside Fastify and counted all the same, under one route.
+    const gateway = http.filter((x) => x.labels.route === "/gateway/*" && x.labels.method === "POST");
+    expect(gateway.reduce((sum, x) => sum + x.value, 0)).toBeGreaterThanOrEqual(4);
+    expect(http.filter((x) => x.labels.route?.startsWith("/gateway/v1"))).toEqual([]);
     // Event streams are not requests with a latency.
     expect(http.filter((x) => x.labels.route?.endsWith("/events"))).toEqual([]);
 

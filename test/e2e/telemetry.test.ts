@@ -237,6 +237,19 @@ describe("tracing", () => {
     expect(tool!.status.code).toBe(StatusCodes.unset);
   });
 
+  it("exports a server span for each model request through the gateway, which is served beside Fastify", async () => {
+    const spans = await exported((s) => s.name === "POST /gateway/*");
+    expect(spans.length).toBeGreaterThan(0);
+    for (const span of spans) {
+      expect(span.kind).toBe(SpanKinds.server);
+      expect(span.attributes).toMatchObject({ "http.request.method": "POST", "http.route": "/gateway/*" });
+      expect(String(span.attributes["url.path"])).toMatch(/^\/gateway\/v1\/messages/);
+      expect(span.attributes["http.response.status_code"]).toBe(200);
+    }
+    // The query string (?beta=true) never leaves.
+    expect(spans.some((s) => String(s.attributes["url.path"]).includes("?"))).toBe(false);
+  });
+
   it("redacts the query string from exported URLs", async () => {
     const res = await aegis.api("GET", "/v1/sessions?limit=5&api_key=should-not-leave");
     expect(res.status).toBeLessThan(500);

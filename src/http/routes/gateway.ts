@@ -1,16 +1,22 @@
-// /gateway/*: the model gateway's HTTP face. Public to the API's auth (a session's Claude Code
-// authenticates with its gateway token); bodies pass through as bytes, answers stream back unbuffered.
-import { Readable } from "node:stream";
-import type {} from "@fastify/rate-limit";
-import type { FastifyError, FastifyPluginAsync } from "fastify";
+// /gateway/*: the model gateway's HTTP face, served beside Fastify on the same port. A session's Claude
+// Code authenticates with its gateway token; bodies pass through as bytes, answers stream back
+// unbuffered. Every model request of every turn comes through here, so it skips Fastify's request
+// pipeline (routing, hooks, reply objects: ~0.1 ms a request): nothing of it applies to a byte relay
+// that answers in the Anthropic error shape and adds no browser security headers.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuditEntry } from "../../core/audit";
-import { isAppError } from "../../core/errors";
+import { type AppError, isAppError } from "../../core/errors";
+import { FixedWindowCounter } from "../../core/fixed-window";
+import type { Logger } from "../../core/log";
 import { anthropicErrorBody, ForwardedBody, GatewayErrors, type ModelGateway } from "../../gateway";
 
 /** The Messages API's own request size limit. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Where the gateway is mounted, and the route label its requests carry in metrics and spans. */
+export const GATEWAY_PREFIX = "/gateway/";
+export const GATEWAY_ROUTE = "/gateway/*";
 
-function credentialOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+function credentialOf(headers: IncomingMessage["headers"]): string | undefined {
   const key = headers["x-api-key"];
   if (typeof key === "string" && key !== "") return key;
   const auth = headers.authorization;
@@ -18,102 +24,123 @@ function credentialOf(headers: Record<string, string | string[] | undefined>): s
   return m?.[1];
 }
 
-export interface GatewayRouteOptions {
+const hasBody = (req: IncomingMessage) =>
+  req.headers["transfer-encoding"] !== undefined ||
+  (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+
+/** The client address as the API's auth sees it (no proxy is trusted). */
+const ipOf = (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown";
+
+export interface GatewayHandlerOptions {
   gateway: ModelGateway;
   /** Bad tokens count against the client address like any failed authentication. */
   maxFailuresPerMinute: number;
   audit: (entry: AuditEntry) => Promise<void>;
+  log: Logger;
+  /** Called when each request's answer is over (HTTP metrics, spans). */
+  observe?: (o: { method: string; statusCode: number; seconds: number }) => void;
+  /** Starts a span for the request; the returned function ends it with the answer's status. */
+  span?: (req: IncomingMessage) => ((statusCode: number) => void) | undefined;
 }
 
-export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (
-  app,
-  { gateway, maxFailuresPerMinute, audit },
-) => {
-  const failures = app.createRateLimit({
-    max: maxFailuresPerMinute,
-    timeWindow: 60_000,
-    keyGenerator: (req) => req.ip,
-  });
-  // Bodies are not read here: the gateway streams them upstream as they arrive (ForwardedBody).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
-  // Claude Code reads errors in the Anthropic shape.
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    const known = isAppError(err) ? err : undefined;
-    // Fastify's own 4xx (a method or content type it cannot take) stays a 4xx, in the Anthropic shape.
-    const clientFault = !known && typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500;
-    if (!known && !clientFault) req.log.error({ err }, "gateway request failed");
-    const status = known?.status ?? (clientFault ? (err.statusCode as number) : 500);
-    const body = known
-      ? anthropicErrorBody(known)
-      : clientFault
-        ? { type: "error", error: { type: "invalid_request_error", message: `Aegis model gateway: ${err.message}` } }
-        : {
-            type: "error",
-            error: { type: "api_error", message: "Aegis model gateway: internal error; see the server log." },
-          };
-    // A body refused as too large is not read to its end: the connection cannot carry another request.
-    if (known?.code === GatewayErrors.bodyTooLarge.code) void reply.header("connection", "close");
-    return reply
-      .code(status)
-      .header("x-should-retry", status >= 500 ? "true" : "false")
-      .send(body);
-  });
+export type GatewayHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-  // Security headers are for browsers; Claude Code reads the model API's own headers, untouched.
-  app.all("/*", { config: { public: true, securityHeaders: false }, schema: { hide: true } }, async (req, reply) => {
-    const abort = new AbortController();
-    reply.raw.on("close", () => {
-      if (!reply.raw.writableFinished) abort.abort();
+export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
+  const failures = new FixedWindowCounter(60_000);
+
+  /** Sends `err` in the Anthropic shape, unless the answer has already begun (then it is cut off). */
+  const refuse = (res: ServerResponse, err: AppError, extra: Record<string, string> = {}) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify(anthropicErrorBody(err));
+    res.writeHead(err.status, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      "x-should-retry": err.status >= 500 ? "true" : "false",
+      // A body refused as too large is not read to its end: the connection cannot carry another request.
+      ...(err.code === GatewayErrors.bodyTooLarge.code ? { connection: "close" } : {}),
+      ...extra,
     });
+    res.end(body);
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, abort: AbortController) => {
     // A body declared too large is refused before any of it is read; one that runs over while it
     // streams is cut off on the way (ForwardedBody).
-    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) throw GatewayErrors.bodyTooLarge();
-    const url = req.raw.url ?? "";
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return refuse(res, GatewayErrors.bodyTooLarge());
+    const ip = ipOf(req);
+    const gate = failures.read(ip);
+    if (gate.count > o.maxFailuresPerMinute)
+      return refuse(res, GatewayErrors.tooManyFailures(), { "retry-after": String(gate.resetsInSeconds) });
+    const url = req.url ?? "";
     const q = url.indexOf("?");
-    const path = (q < 0 ? url : url.slice(0, q)).replace(/^\/gateway/, "");
-    const gate = await failures(req, { increment: false });
-    if (!gate.isAllowed && gate.isExceeded) {
-      void reply.header("retry-after", String(Math.max(1, gate.ttlInSeconds)));
-      throw GatewayErrors.tooManyFailures();
-    }
-    const answer = await gateway
-      .forward({
-        method: req.method,
+    const path = (q < 0 ? url : url.slice(0, q)).slice(GATEWAY_PREFIX.length - 1);
+    const method = req.method ?? "GET";
+    let answer: Awaited<ReturnType<ModelGateway["forward"]>>;
+    try {
+      answer = await o.gateway.forward({
+        method,
         path,
         search: q < 0 ? "" : url.slice(q),
         headers: req.headers,
-        body: new ForwardedBody(req.body instanceof Readable ? req.body : undefined, MAX_BODY_BYTES),
+        body: new ForwardedBody(hasBody(req) ? req : undefined, MAX_BODY_BYTES),
         credential: credentialOf(req.headers),
         signal: abort.signal,
-      })
-      .catch(async (err: unknown) => {
-        if (isAppError(err) && err.code === GatewayErrors.tokenInvalid.code) {
-          await failures(req);
-          await audit({
-            actor: { keyId: null, role: null, tenant: null, ip: req.ip },
-            action: "auth.failed",
-            target: null,
-            params: { reason: "invalid gateway token", method: req.method, path },
-            outcome: "denied",
-          });
-        }
-        throw err;
       });
-    reply.hijack();
-    reply.raw.writeHead(answer.status, answer.headers);
+    } catch (err) {
+      if (isAppError(err) && err.code === GatewayErrors.tokenInvalid.code) {
+        failures.hit(ip);
+        await o.audit({
+          actor: { keyId: null, role: null, tenant: null, ip },
+          action: "auth.failed",
+          target: null,
+          params: { reason: "invalid gateway token", method, path },
+          outcome: "denied",
+        });
+      }
+      throw err;
+    }
+    res.writeHead(answer.status, answer.headers);
     if (!answer.body) {
-      reply.raw.end();
+      res.end();
       return;
     }
     // pipe(), not pipeline(): it costs less per request, and each side's end is handled here. A client
-    // that leaves aborts the upstream request (above); an upstream that breaks off cuts the answer
+    // that leaves aborts the upstream request (below); an upstream that breaks off cuts the answer
     // short, as the model API's own broken stream would. The gateway records either ending.
     const body = answer.body;
     body.once("error", (err) => {
-      req.log.debug({ err: err.message }, "gateway stream ended early");
-      reply.raw.destroy();
+      o.log.debug({ err: err.message }, "gateway stream ended early");
+      res.destroy();
     });
-    body.pipe(reply.raw);
-  });
-};
+    body.pipe(res);
+  };
+
+  return (req, res) => {
+    const started = performance.now();
+    const endSpan = o.span?.(req);
+    const abort = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) abort.abort();
+      o.observe?.({
+        method: req.method ?? "GET",
+        statusCode: res.statusCode,
+        seconds: (performance.now() - started) / 1000,
+      });
+      endSpan?.(res.statusCode);
+    });
+    serve(req, res, abort).catch((err: unknown) => {
+      if (isAppError(err)) return refuse(res, err);
+      o.log.error({ err }, "gateway request failed");
+      if (res.headersSent) return void res.destroy();
+      const body = JSON.stringify({
+        type: "error",
+        error: { type: "api_error", message: "Aegis model gateway: internal error; see the server log." },
+      });
+      res.writeHead(500, { "content-type": "application/json; charset=utf-8", "x-should-retry": "true" });
+      res.end(body);
+    });
+  };
+}
