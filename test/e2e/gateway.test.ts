@@ -187,6 +187,14 @@ describe("model gateway", () => {
     expect(
       audit.body.items.filter((r: Json) => r.params.reason === "invalid gateway token").length,
     ).toBeGreaterThanOrEqual(3);
+    // Every local Claude Code shares this address: a live session's token still passes while
+    // guesses from it are refused.
+    const s = await aegis.api<Json>("POST", "/v1/sessions", { workDir: freshDir() });
+    const token = aegis.app.gateway?.tokens.issue({ sessionId: s.body.id, tenant: "default", ownerKeyId: null }) ?? "";
+    const count = { model: SONNET, messages: [{ role: "user", content: "hi" }] };
+    expect((await gatewayCall(aegis, "/v1/messages/count_tokens", token, count)).status).toBe(200);
+    expect((await gatewayCall(aegis, "/v1/messages/count_tokens", "not-a-token", count)).status).toBe(429);
+    await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
   });
 
   it("writes an answer's record shortly after it, but before the next budget check, the turn's end, or a stop", async () => {

@@ -71,8 +71,12 @@ export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
     // streams is cut off on the way (ForwardedBody).
     if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return refuse(res, GatewayErrors.bodyTooLarge());
     const ip = ipOf(req);
+    const credential = credentialOf(req.headers);
+    // Every local Claude Code shares one address: a repository whose settings hand its session a
+    // wrong key must not lock the others out. A live token always passes; guesses past the limit
+    // are refused unchecked (a 256-bit token is not found by guessing, lockout or not).
     const gate = failures.read(ip);
-    if (gate.count > o.maxFailuresPerMinute)
+    if (gate.count > o.maxFailuresPerMinute && !o.gateway.tokens.verify(credential))
       return refuse(res, GatewayErrors.tooManyFailures(), { "retry-after": String(gate.resetsInSeconds) });
     const url = req.url ?? "";
     const q = url.indexOf("?");
@@ -86,7 +90,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
         search: q < 0 ? "" : url.slice(q),
         headers: req.headers,
         body: new ForwardedBody(hasBody(req) ? req : undefined, MAX_BODY_BYTES),
-        credential: credentialOf(req.headers),
+        credential,
         signal: abort.signal,
       });
     } catch (err) {
