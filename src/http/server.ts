@@ -1,5 +1,5 @@
 // The Fastify application: docs, error handling, and the /v1 API with zod validation.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import cors from "@fastify/cors";
 import rateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
@@ -51,19 +51,22 @@ export interface HttpDeps extends RouteDeps {
   requestSpan?: ((req: IncomingMessage, route: string) => (statusCode: number) => void) | undefined;
 }
 
-/** Model gateway requests bypass Fastify; the rest go to it. Timeouts as Fastify sets on its own servers. */
-function serverWith(gateway: GatewayHandler | null) {
-  return (fastify: (req: IncomingMessage, res: ServerResponse) => void, opts: unknown) => {
-    const o = opts as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
-    const server = createServer((req, res) => {
-      if (gateway && req.url?.startsWith(GATEWAY_PREFIX)) gateway(req, res);
-      else fastify(req, res);
-    });
-    server.keepAliveTimeout = o.keepAliveTimeout;
-    server.requestTimeout = o.requestTimeout;
-    server.setTimeout(o.connectionTimeout);
-    return server;
-  };
+/**
+ * Model gateway requests skip Fastify on the server it listens with: its one request listener is
+ * swapped for one that serves /gateway/* first. (Fastify's own server, not a serverFactory: with a
+ * factory it no longer binds every address `localhost` resolves to.) Requests that reach Fastify some
+ * other way (a second address bound for `localhost`, inject()) take the fallback route below.
+ */
+function serveGatewayFirst(app: FastifyInstance, gateway: GatewayHandler): void {
+  const [fastify, ...others] = app.server.listeners("request") as Array<
+    (req: IncomingMessage, res: ServerResponse) => void
+  >;
+  if (!fastify || others.length > 0) throw new Error("expected Fastify's server to have one request listener");
+  app.server.removeListener("request", fastify);
+  app.server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url?.startsWith(GATEWAY_PREFIX)) gateway(req, res);
+    else fastify(req, res);
+  });
 }
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -78,7 +81,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       })
     : null;
   const app = Fastify({
-    serverFactory: serverWith(gateway),
     loggerInstance: deps.logger.child({ module: "http" }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit,
     return503OnClosing: true,
@@ -149,11 +151,22 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
     { prefix: "/v1" },
   );
-  // In the access table beside the routes Fastify serves: the gateway answers to a session's gateway
-  // token alone (public to the API's keys), on every method Fastify would route.
   if (gateway) {
-    for (const method of app.supportedMethods.filter((m) => m !== "HEAD"))
-      routeAccess.push({ method, url: GATEWAY_ROUTE, permission: null, public: true, sseToken: false });
+    serveGatewayFirst(app, gateway);
+    await app.register(
+      async (gw) => {
+        // Bodies are not read here: the gateway streams them upstream as they arrive.
+        gw.removeAllContentTypeParsers();
+        gw.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
+        // Public to the API's keys (a session's gateway token is checked by the gateway); the model
+        // API's answers carry no browser security headers. Fastify's hooks count and trace it here.
+        gw.all("/*", { config: { public: true, securityHeaders: false }, schema: { hide: true } }, (req, reply) => {
+          reply.hijack();
+          gateway(req.raw, reply.raw, { observed: true });
+        });
+      },
+      { prefix: GATEWAY_PREFIX.slice(0, -1) },
+    );
   }
   await app.register(async (root) => {
     root.setValidatorCompiler(validatorCompiler);

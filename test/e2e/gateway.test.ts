@@ -157,6 +157,23 @@ describe("model gateway", () => {
       expect(hello.headers.get("content-security-policy"), method).toBeNull();
       expect(hello.headers.get("x-content-type-options"), method).toBeNull();
     }
+    // A request that reaches Fastify instead of the server's gateway-first listener (inject(), or a
+    // second address bound for `localhost`) is served by the same gateway through a fallback route.
+    const injected = await aegis.app.http.inject({
+      method: "GET",
+      url: "/gateway/api/hello",
+      headers: { "x-api-key": token },
+    });
+    expect(injected.statusCode).toBe(200);
+    expect(injected.headers["content-security-policy"]).toBeUndefined();
+    const injectedBad = await aegis.app.http.inject({
+      method: "POST",
+      url: "/gateway/v1/messages",
+      headers: { "x-api-key": "aegis-gw-nope", "content-type": "application/json" },
+      payload: JSON.stringify({ model: SONNET }),
+    });
+    expect(injectedBad.statusCode).toBe(401);
+    expect(injectedBad.json().error.type).toBe("authentication_error");
     const huge = await gatewayCall(aegis, "/v1/messages", token, { pad: "x".repeat(33 * 1024 * 1024) });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as Json).error.type).toBe("request_too_large");

@@ -24,9 +24,12 @@ function credentialOf(headers: IncomingMessage["headers"]): string | undefined {
   return m?.[1];
 }
 
+/** Whether the request carries a body to forward (never for GET and HEAD, as Fastify would have it). */
 const hasBody = (req: IncomingMessage) =>
-  req.headers["transfer-encoding"] !== undefined ||
-  (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+  req.method !== "GET" &&
+  req.method !== "HEAD" &&
+  (req.headers["transfer-encoding"] !== undefined ||
+    (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0"));
 
 /** The client address as the API's auth sees it (no proxy is trusted). */
 const ipOf = (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown";
@@ -43,13 +46,14 @@ export interface GatewayHandlerOptions {
   span?: (req: IncomingMessage) => ((statusCode: number) => void) | undefined;
 }
 
-export type GatewayHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** `observed`: the caller (Fastify's fallback route) records metrics and spans itself. */
+export type GatewayHandler = (req: IncomingMessage, res: ServerResponse, opts?: { observed?: boolean }) => void;
 
 export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
   const failures = new FixedWindowCounter(60_000);
 
   /** Sends `err` in the Anthropic shape, unless the answer has already begun (then it is cut off). */
-  const refuse = (res: ServerResponse, err: AppError, extra: Record<string, string> = {}) => {
+  const refuse = (req: IncomingMessage, res: ServerResponse, err: AppError, extra: Record<string, string> = {}) => {
     if (res.headersSent) {
       res.destroy();
       return;
@@ -59,8 +63,11 @@ export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
       "content-type": "application/json; charset=utf-8",
       "content-length": Buffer.byteLength(body),
       "x-should-retry": err.status >= 500 ? "true" : "false",
-      // A body refused as too large is not read to its end: the connection cannot carry another request.
-      ...(err.code === GatewayErrors.bodyTooLarge.code ? { connection: "close" } : {}),
+      // A body left half read (too large, or its forwarding cut short) leaves the connection unable
+      // to carry another request; one never started is drained by Node and the connection kept.
+      ...(err.code === GatewayErrors.bodyTooLarge.code || (!req.complete && req.readableFlowing !== null)
+        ? { connection: "close" }
+        : {}),
       ...extra,
     });
     res.end(body);
@@ -69,15 +76,17 @@ export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
   const serve = async (req: IncomingMessage, res: ServerResponse, abort: AbortController) => {
     // A body declared too large is refused before any of it is read; one that runs over while it
     // streams is cut off on the way (ForwardedBody).
-    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return refuse(res, GatewayErrors.bodyTooLarge());
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES)
+      return refuse(req, res, GatewayErrors.bodyTooLarge());
     const ip = ipOf(req);
     const credential = credentialOf(req.headers);
     // Every local Claude Code shares one address: a repository whose settings hand its session a
-    // wrong key must not lock the others out. A live token always passes; guesses past the limit
-    // are refused unchecked (a 256-bit token is not found by guessing, lockout or not).
+    // wrong key must not lock the others out. A live token always passes; other tokens past the
+    // limit get 429, unaudited. (The lockout no longer slows guessing; a 256-bit token is not found
+    // by guessing, lockout or not: it keeps a misbehaving client from filling the audit trail.)
     const gate = failures.read(ip);
     if (gate.count > o.maxFailuresPerMinute && !o.gateway.tokens.verify(credential))
-      return refuse(res, GatewayErrors.tooManyFailures(), { "retry-after": String(gate.resetsInSeconds) });
+      return refuse(req, res, GatewayErrors.tooManyFailures(), { "retry-after": String(gate.resetsInSeconds) });
     const url = req.url ?? "";
     const q = url.indexOf("?");
     const path = (q < 0 ? url : url.slice(0, q)).slice(GATEWAY_PREFIX.length - 1);
@@ -122,12 +131,14 @@ export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
     body.pipe(res);
   };
 
-  return (req, res) => {
+  return (req, res, opts) => {
     const started = performance.now();
-    const endSpan = o.span?.(req);
+    const observed = opts?.observed === true;
+    const endSpan = observed ? undefined : o.span?.(req);
     const abort = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished) abort.abort();
+      if (observed) return;
       o.observe?.({
         method: req.method ?? "GET",
         statusCode: res.statusCode,
@@ -136,7 +147,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): GatewayHandler {
       endSpan?.(res.statusCode);
     });
     serve(req, res, abort).catch((err: unknown) => {
-      if (isAppError(err)) return refuse(res, err);
+      if (isAppError(err)) return refuse(req, res, err);
       o.log.error({ err }, "gateway request failed");
       if (res.headersSent) return void res.destroy();
       const body = JSON.stringify({
