@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, toJsonValue, toWellFormed } from "./canonical-json";
+import { canonicalJson, jsonRoundTrip, toJsonValue, toWellFormed } from "./canonical-json";
 
 const fromBits = (hex: string) => {
   const view = new DataView(new ArrayBuffer(8));
@@ -123,6 +123,30 @@ describe("toJsonValue", () => {
   it("is stable through a canonical round trip", () => {
     const value = toJsonValue({ b: [0.1, 1e21, "x\u0000"], a: { "\u20ac": true } });
     expect(canonicalJson(JSON.parse(canonicalJson(value)))).toBe(canonicalJson(value));
+  });
+
+  it("gives what the JSON round trip gives, for flat params (its fast path) and for everything else", () => {
+    const values: unknown[] = [
+      { chars: 12, queued: false },
+      { a: "x", b: 1.5, c: null, d: true, e: -0, f: 1e21, g: 5e-324, h: "\u0000\u2028", i: "a\uD800" },
+      { "k\uDC00": 1, ok: 2 },
+      { "€": "😀", "\uFFFF": "", "": 0, "10": 1, "2": 2, b: 3, a: 4 },
+      { n: Number.NaN, i: -Infinity },
+      { u: undefined, v: 1 },
+      { nested: { x: [1, "y", null] }, list: [] },
+      { at: new Date(0), fn: () => 1 },
+      JSON.parse('{"__proto__":{"x":1},"y":2}'),
+      Object.assign(Object.create(null), { z: 1, a: "b" }),
+      { toJSON: () => ({ replaced: true }) },
+      {},
+    ];
+    for (const v of values) {
+      const fast = toJsonValue(v);
+      const slow = jsonRoundTrip(v);
+      expect(fast, JSON.stringify(slow)).toStrictEqual(slow);
+      expect(Object.keys(fast as object)).toEqual(Object.keys(slow as object));
+      expect(canonicalJson(fast)).toBe(canonicalJson(slow));
+    }
   });
 
   it("toWellFormed leaves well-formed text alone", () => {

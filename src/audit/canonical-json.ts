@@ -21,6 +21,33 @@ type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string
  * means what is read back from the database or an export hashes the same.
  */
 export function toJsonValue(value: unknown): JsonValue {
+  return flatJsonValue(value) ?? jsonRoundTrip(value);
+}
+
+/**
+ * toJsonValue of the usual audit params, a plain object of strings, finite numbers, booleans and
+ * nulls, without the JSON round trip (a reviver makes JSON.parse slow); undefined for anything else.
+ */
+function flatJsonValue(value: unknown): JsonValue | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const out: { [key: string]: JsonValue } = {};
+  for (const key of Object.keys(value)) {
+    if (key === "__proto__" || !key.isWellFormed()) return undefined;
+    const v: unknown = (value as Record<string, unknown>)[key];
+    if (typeof v === "string") out[key] = v.toWellFormed();
+    else if (typeof v === "number") {
+      if (!Number.isFinite(v)) return undefined;
+      out[key] = v === 0 ? 0 : v; // -0 as JSON carries it
+    } else if (typeof v === "boolean" || v === null) out[key] = v;
+    else return undefined;
+  }
+  return out;
+}
+
+/** toJsonValue for any value: through JSON text and back, with every string made well-formed. */
+export function jsonRoundTrip(value: unknown): JsonValue {
   const text = JSON.stringify(value);
   if (text === undefined) throw new TypeError("value has no JSON representation");
   return JSON.parse(text, (_key, v: unknown) => {

@@ -9,6 +9,7 @@ import {
   type AuditListFilter,
   AuditListFilterSchema,
   type AuditOutcome,
+  AuditOutcomeSchema,
   type AuditRecord,
   type ChainHead,
   GENESIS_HEAD,
@@ -115,6 +116,48 @@ const toCheckpoint = (row: AuditCheckpointsTable): SignedCheckpoint => ({
 
 const tables = (db: Db) => db.withTables<AuditTables>();
 
+const OUTCOMES: ReadonlySet<unknown> = new Set(AuditOutcomeSchema.options);
+const INPUT_KEYS: ReadonlySet<string> = new Set(["actor", "action", "target", "params", "outcome", "error"]);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+const nullableString = (v: unknown) => v === null || typeof v === "string";
+const hasKeys = (v: Record<string, unknown>, keys: readonly string[]) => {
+  const own = Object.keys(v);
+  return own.length === keys.length && keys.every((k) => Object.hasOwn(v, k));
+};
+
+/**
+ * Whether AuditInputSchema would accept `input` as it is, checked without zod: the exact shape the
+ * server's own actions build, on every unit of work that audits. Anything else (extra keys to strip,
+ * or an invalid entry to report) goes through the schema.
+ */
+export function isPlainAuditInput(input: AuditInput): boolean {
+  const i = input as unknown;
+  if (!isPlainObject(i) || !Object.keys(i).every((k) => INPUT_KEYS.has(k))) return false;
+  const { actor, action, target, params, outcome, error } = i;
+  return (
+    isPlainObject(actor) &&
+    hasKeys(actor, ["keyId", "role", "tenant", "ip"]) &&
+    nullableString(actor.keyId) &&
+    nullableString(actor.role) &&
+    nullableString(actor.tenant) &&
+    nullableString(actor.ip) &&
+    typeof action === "string" &&
+    action.length >= 1 &&
+    action.length <= 200 &&
+    (target === null ||
+      (isPlainObject(target) &&
+        hasKeys(target, ["type", "id"]) &&
+        typeof target.type === "string" &&
+        target.type.length > 0 &&
+        typeof target.id === "string" &&
+        target.id.length > 0)) &&
+    isPlainObject(params) &&
+    OUTCOMES.has(outcome) &&
+    (error === undefined || typeof error === "string")
+  );
+}
+
 /** The last record's seq and hash, or the genesis head when the chain is empty. */
 async function head(db: Db): Promise<ChainHead> {
   const row = await tables(db)
@@ -139,7 +182,9 @@ async function appendMany(
   knownHead?: ChainHead,
 ): Promise<AuditRecord[]> {
   // Params stay the caller's object: zod's copy would drop "__proto__" keys, worth recording.
-  const parsed = inputs.map((input) => ({ ...AuditInputSchema.parse(input), params: input.params }));
+  const parsed = inputs.map((input) =>
+    isPlainAuditInput(input) ? input : { ...AuditInputSchema.parse(input), params: input.params },
+  );
   const run = async (conn: Db) => {
     let at = knownHead ?? (await head(conn));
     const out: AuditRecord[] = [];
