@@ -1,6 +1,5 @@
 // Authentication, authorisation and request limits for every route. Each route names one
 // permission (config.permission) or is explicitly public; a route with neither cannot register.
-import type {} from "@fastify/rate-limit";
 import type { Span } from "@opentelemetry/api";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
@@ -14,6 +13,7 @@ import {
 } from "../auth";
 import type { AuditEntry } from "../core/audit";
 import type { AppError } from "../core/errors";
+import { FixedWindowCounter } from "../core/fixed-window";
 import type { Installation } from "../hooks";
 import { formatTraceparent } from "../telemetry/traceparent";
 
@@ -100,19 +100,13 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
     }
   });
 
-  const failures = app.createRateLimit({
-    max: deps.maxFailuresPerMinute,
-    timeWindow: 60_000,
-    keyGenerator: (req) => req.ip,
-  });
-  const perKey = app.createRateLimit({
-    timeWindow: 60_000,
-    keyGenerator: (req) => req.caller?.principal.keyId ?? req.ip,
-    max: async (req) => req.caller?.principal.rateLimitPerMinute ?? deps.requestsPerMinute,
-  });
+  // Fixed one-minute windows, counted synchronously on every request: failed authentications per
+  // address, requests per key (or per address without one).
+  const failures = new FixedWindowCounter(60_000);
+  const requests = new FixedWindowCounter(60_000);
 
   const refuse = async (req: FastifyRequest, reply: FastifyReply, err: AppError, reason: string) => {
-    await failures(req);
+    failures.hit(req.ip);
     await deps.audit({
       actor: { keyId: null, role: null, tenant: null, ip: req.ip },
       action: "auth.failed",
@@ -124,7 +118,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
   };
 
   app.addHook("onRequest", async (req, reply) => {
-    const config = req.routeOptions.config ?? {};
+    const route = req.routeOptions;
+    const config = route.config ?? {};
     if (config.public) return;
     const query = (req.query ?? {}) as Record<string, unknown>;
     const leaked = Object.keys(query).find((k) => KEY_PARAMS.includes(k.toLowerCase()));
@@ -133,8 +128,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
     if (!deps.enabled) {
       req.caller = { principal: LOCAL_ADMIN, ip: req.ip };
     } else {
-      const gate = await failures(req, { increment: false });
-      if (!gate.isAllowed && gate.isExceeded) return fail(reply, AuthErrors.tooManyFailures(), gate.ttlInSeconds);
+      const gate = failures.read(req.ip);
+      if (gate.count > deps.maxFailuresPerMinute)
+        return fail(reply, AuthErrors.tooManyFailures(), gate.resetsInSeconds);
       let principal: Principal | undefined;
       const sseToken = typeof query.sse_token === "string" ? query.sse_token : undefined;
       const header = req.headers.authorization;
@@ -154,7 +150,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
     }
 
     // No route matched: an authenticated caller gets the plain 404.
-    if (req.routeOptions.url === undefined) return;
+    if (route.url === undefined) return;
     const permission = config.permission;
     const caller = req.caller;
     if (!permission || !hasPermission(caller.principal.role, caller.principal.scopes, permission)) {
@@ -172,8 +168,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
       });
       return fail(reply, AuthErrors.forbidden({ details: { needs: permission } }));
     }
-    const limit = await perKey(req);
-    if (!limit.isAllowed && limit.isExceeded) return fail(reply, AuthErrors.rateLimited(), limit.ttlInSeconds);
+    const limit = requests.hit(caller.principal.keyId ?? req.ip);
+    if (limit.count > (caller.principal.rateLimitPerMinute ?? deps.requestsPerMinute))
+      return fail(reply, AuthErrors.rateLimited(), limit.resetsInSeconds);
   });
   return table;
 }
