@@ -57,6 +57,19 @@ describe("usage meter", () => {
     expect(meter.firstTokenAt).toBe(1);
   });
 
+  it("reads a stream's chunks after they are passed on, stamped with when they arrived", async () => {
+    let t = 100;
+    const meter = new UsageMeter("text/event-stream", () => t);
+    meter.feed(Buffer.from(stream.slice(0, stream.indexOf("event: message_delta"))));
+    t = 200;
+    meter.feed(Buffer.from(stream.slice(stream.indexOf("event: message_delta"))));
+    t = 300;
+    await Promise.resolve();
+    // Read once the microtasks ran; the delta came with the first batch of chunks, at 100.
+    expect(meter.firstTokenAt).toBe(100);
+    expect(meter.finish()).toMatchObject({ inputTokens: 120, outputTokens: 42 });
+  });
+
   it("notes an error event inside a stream", () => {
     const meter = new UsageMeter("text/event-stream", () => 1);
     meter.feed(Buffer.from(sse([["error", { type: "error", error: { type: "overloaded_error", message: "x" } }]])));

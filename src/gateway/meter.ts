@@ -23,10 +23,9 @@ const READ = new Set(["message_start", "message_delta", "error"]);
 const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
 export class UsageMeter {
-  model: string | null = null;
-  /** When the first content arrived (monotonic ms): the first text/tool delta, or a JSON body's first byte. */
-  firstTokenAt: number | null = null;
-  errorType: string | null = null;
+  private modelSeen: string | null = null;
+  private firstAt: number | null = null;
+  private error: string | null = null;
   private readonly usage: MeteredUsage = {
     inputTokens: 0,
     outputTokens: 0,
@@ -38,6 +37,9 @@ export class UsageMeter {
   private readonly decoder = new TextDecoder();
   private json: Buffer[] | null = null;
   private jsonBytes = 0;
+  /** SSE chunks not read yet, and when the first of them arrived. */
+  private pending: Buffer[] = [];
+  private arrivedAt = 0;
 
   constructor(
     contentType: string,
@@ -48,13 +50,39 @@ export class UsageMeter {
     if (!sse && contentType.includes("json")) this.json = [];
   }
 
-  /** Called with every chunk of the body, in order; never throws. */
+  /** The model the answer names. (Each reading takes in the chunks still unread.) */
+  get model(): string | null {
+    this.readPending();
+    return this.modelSeen;
+  }
+
+  /** When the first content arrived (monotonic ms): the first text/tool delta, or a JSON body's first byte. */
+  get firstTokenAt(): number | null {
+    this.readPending();
+    return this.firstAt;
+  }
+
+  /** The error type the answer reported, if any. */
+  get errorType(): string | null {
+    this.readPending();
+    return this.error;
+  }
+
+  /**
+   * Called with every chunk of the body, in order; never throws. A streamed answer is read just
+   * after: the chunks that arrived together reach Claude Code first (the relay's write goes out on
+   * the next tick, before queued microtasks), the meter after, with their arrival time.
+   */
   feed(chunk: Buffer): void {
     if (this.parser) {
-      this.parser.feed(this.decoder.decode(chunk, { stream: true }));
+      if (this.pending.length === 0) {
+        this.arrivedAt = this.now();
+        queueMicrotask(() => this.readPending());
+      }
+      this.pending.push(chunk);
       return;
     }
-    this.firstTokenAt ??= this.now();
+    this.firstAt ??= this.now();
     if (this.json) {
       this.jsonBytes += chunk.length;
       if (this.jsonBytes > MAX_JSON_BYTES) this.json = null;
@@ -62,8 +90,16 @@ export class UsageMeter {
     }
   }
 
+  private readPending(): void {
+    const chunks = this.pending;
+    if (chunks.length === 0) return;
+    this.pending = [];
+    for (const c of chunks) this.parser?.feed(this.decoder.decode(c, { stream: true }));
+  }
+
   /** Usage once the body has ended. */
   finish(): MeteredUsage {
+    this.readPending();
     if (this.json) {
       try {
         const body: unknown = JSON.parse(Buffer.concat(this.json).toString("utf8"));
@@ -78,7 +114,7 @@ export class UsageMeter {
 
   private onEvent(name: string | undefined, data: string): void {
     if (name === "content_block_delta") {
-      this.firstTokenAt ??= this.now();
+      this.firstAt ??= this.arrivedAt;
       return;
     }
     // An event without a name is read whole, whatever it holds.
@@ -95,22 +131,22 @@ export class UsageMeter {
         if (isObj(e.message)) this.readMessage(e.message);
         return;
       case "content_block_delta":
-        this.firstTokenAt ??= this.now();
+        this.firstAt ??= this.arrivedAt;
         return;
       case "message_delta":
         // Counts here are cumulative and final; fields it leaves out keep message_start's values.
         if (isObj(e.usage)) this.applyUsage(e.usage as ApiUsage);
         return;
       case "error":
-        this.errorType = isObj(e.error) && typeof e.error.type === "string" ? e.error.type : "error";
+        this.error = isObj(e.error) && typeof e.error.type === "string" ? e.error.type : "error";
         return;
     }
   }
 
   private readMessage(m: Record<string, unknown>): void {
-    if (typeof m.model === "string") this.model = m.model;
+    if (typeof m.model === "string") this.modelSeen = m.model;
     if (m.type === "error") {
-      this.errorType = isObj(m.error) && typeof m.error.type === "string" ? m.error.type : "error";
+      this.error = isObj(m.error) && typeof m.error.type === "string" ? m.error.type : "error";
     }
     if (isObj(m.usage)) this.applyUsage(m.usage as ApiUsage);
   }
