@@ -25,21 +25,13 @@ import { checkEnv, checkLimits, checkWorkDir } from "./guard";
 import { type HookResponse, onHook } from "./hooks";
 import { changePermissionMode } from "./mode";
 import type { Observer } from "./observed";
+import { sendPrompt } from "./prompt";
 import { newSessionRecord } from "./record";
 import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import {
-  abandonUnfinished,
-  canStartTurn,
-  claimTurn,
-  dropUnsent,
-  markWorking,
-  recordTurn,
-  runNext,
-  storePrompt,
-} from "./turn";
+import { abandonUnfinished, dropUnsent, storePrompt } from "./turn";
 import { sessionView } from "./view";
 
 type Access = "read" | "act";
@@ -188,41 +180,9 @@ export class SessionService {
 
   async sendMessage(idOrName: string, text: string, caller: Caller): Promise<{ queued: boolean; position: number }> {
     const live = await this.driven(idOrName, caller);
-    if (live.queue.length >= this.ctx.config.sessions.maxQueuedMessages) throw SessionErrors.queueFull();
-    // An idle session starts the turn: the prompt leaves once its record, its turn and the audit
-    // record have committed. The working status follows in a unit of work queued as it leaves (its
-    // write goes out first); the database takes work in order, so that is stored before anything
-    // Claude Code answers.
-    const turn = canStartTurn(live) && live.queue.length === 0 ? claimTurn(this.ctx, live) : null;
-    const queued = turn === null;
-    let itemId: string;
-    try {
-      itemId = await this.ctx.transact(async (tx) => {
-        const itemId = await storePrompt(tx, this.ctx, live, text, {
-          queued,
-          toQueue: turn === null,
-          traceparent: caller.traceparent,
-        });
-        tx.audit(this.audit(caller, "session.message", live.id, { chars: text.length, queued }));
-        await resetBreaker(within(this.ctx, tx), live, caller.principal.keyId);
-        if (!turn) return itemId;
-        await recordTurn(tx, this.ctx, live, turn, itemId);
-        // Ahead of the unit's events: the prompt's write is what the turn waits on.
-        tx.afterCommit(() => live.handle?.send(text));
-        return itemId;
-      });
-    } catch (err) {
-      // Nothing was sent: the turn never started.
-      if (turn && live.turn === turn) live.turn = null;
-      throw err;
-    }
-    // The prompt is with Claude Code now and its turn runs whatever happens here; were this unit to
-    // fail, the caller hears of it, and the turn still ends (and frees the session) when Claude Code
-    // finishes, so a retry queues behind it.
-    if (turn) await this.ctx.transact((tx) => markWorking(tx, this.ctx, live, turn, itemId, caller.traceparent));
-    const position = queued ? live.queue.length : 0;
-    if (queued) await runNext(this.ctx, live);
-    return { queued, position };
+    return sendPrompt(this.ctx, live, text, caller, (queued) =>
+      this.audit(caller, "session.message", live.id, { chars: text.length, queued }),
+    );
   }
 
   async interrupt(idOrName: string, caller: Caller): Promise<Session> {
