@@ -31,6 +31,18 @@ const variants: Array<[string, unknown]> = [
   ["an unknown outcome", { ...ok, outcome: "maybe" }],
   ["a numeric error", { ...ok, error: 5 }],
   ["not an object", "session.message"],
+  ["a symbol key in params", { ...ok, params: { [Symbol("s")]: 1, a: 1 } }],
+  ["a function-valued constructor in params", { ...ok, params: { constructor: () => 1 } }],
+  [
+    "a non-enumerable actor field beside an extra one",
+    {
+      ...ok,
+      actor: Object.defineProperty({ keyId: null, role: null, tenant: null, name: "x" }, "ip", {
+        value: null,
+        enumerable: false,
+      }),
+    },
+  ],
 ];
 
 describe("the audit input check that skips zod", () => {

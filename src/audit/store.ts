@@ -121,10 +121,14 @@ const INPUT_KEYS: ReadonlySet<string> = new Set(["actor", "action", "target", "p
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 const nullableString = (v: unknown) => v === null || typeof v === "string";
+/** Exactly these own keys (non-enumerable and symbol keys counted too). */
 const hasKeys = (v: Record<string, unknown>, keys: readonly string[]) => {
-  const own = Object.keys(v);
+  const own = Reflect.ownKeys(v);
   return own.length === keys.length && keys.every((k) => Object.hasOwn(v, k));
 };
+/** Params zod's record check takes as they are: no symbol keys, no own `constructor` (zod reads it). */
+const plainParams = (v: unknown): v is Record<string, unknown> =>
+  isPlainObject(v) && Object.getOwnPropertySymbols(v).length === 0 && !Object.hasOwn(v, "constructor");
 
 /**
  * Whether AuditInputSchema would accept `input` as it is, checked without zod: the exact shape the
@@ -133,7 +137,7 @@ const hasKeys = (v: Record<string, unknown>, keys: readonly string[]) => {
  */
 export function isPlainAuditInput(input: AuditInput): boolean {
   const i = input as unknown;
-  if (!isPlainObject(i) || !Object.keys(i).every((k) => INPUT_KEYS.has(k))) return false;
+  if (!isPlainObject(i) || !Reflect.ownKeys(i).every((k) => typeof k === "string" && INPUT_KEYS.has(k))) return false;
   const { actor, action, target, params, outcome, error } = i;
   return (
     isPlainObject(actor) &&
@@ -152,7 +156,7 @@ export function isPlainAuditInput(input: AuditInput): boolean {
         target.type.length > 0 &&
         typeof target.id === "string" &&
         target.id.length > 0)) &&
-    isPlainObject(params) &&
+    plainParams(params) &&
     OUTCOMES.has(outcome) &&
     (error === undefined || typeof error === "string")
   );
@@ -181,9 +185,12 @@ async function appendMany(
   /** The head as the caller knows it (read in this transaction, or committed by it before). */
   knownHead?: ChainHead,
 ): Promise<AuditRecord[]> {
-  // Params stay the caller's object: zod's copy would drop "__proto__" keys, worth recording.
+  // Params stay the caller's object: zod's copy would drop "__proto__" keys, worth recording. The
+  // rest is copied either way, so a caller changing its entry afterwards changes no record.
   const parsed = inputs.map((input) =>
-    isPlainAuditInput(input) ? input : { ...AuditInputSchema.parse(input), params: input.params },
+    isPlainAuditInput(input)
+      ? { ...input, actor: { ...input.actor }, target: input.target && { ...input.target } }
+      : { ...AuditInputSchema.parse(input), params: input.params },
   );
   const run = async (conn: Db) => {
     let at = knownHead ?? (await head(conn));

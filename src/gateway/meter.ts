@@ -70,8 +70,8 @@ export class UsageMeter {
 
   /**
    * Called with every chunk of the body, in order; never throws. A streamed answer is read just
-   * after: the chunks that arrived together reach Claude Code first (the relay's write goes out on
-   * the next tick, before queued microtasks), the meter after, with their arrival time.
+   * after, with its arrival time: the relay's write to Claude Code, flushed on the next tick, then
+   * usually goes out first (readings take in whatever is still unread, so timing never changes them).
    */
   feed(chunk: Buffer): void {
     if (this.parser) {
