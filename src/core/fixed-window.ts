@@ -1,5 +1,5 @@
-// Counts events per key in fixed windows, synchronously: for limits checked on a hot path outside
-// Fastify's hooks (the model gateway's bad-token limit), where @fastify/rate-limit needs a request.
+// Counts events per key in fixed windows, synchronously: the request and failed-authentication
+// limits of the API, the hook endpoint and the model gateway (which runs outside Fastify).
 
 export interface WindowState {
   /** Events counted in the key's current window. */

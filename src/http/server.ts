@@ -1,7 +1,6 @@
 // The Fastify application: docs, error handling, and the /v1 API with zod validation.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import cors from "@fastify/cors";
-import rateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
@@ -107,7 +106,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   registerSecurityHeaders(app);
   if (deps.corsOrigins.length > 0) await app.register(cors, { origin: deps.corsOrigins });
-  await app.register(rateLimit, { global: false });
   const routeAccess = registerAuth(app, { ...deps.authPlugin, auth: deps.auth, sseTokens: deps.sseTokens });
   app.decorate("routeAccess", routeAccess);
 

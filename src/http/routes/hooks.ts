@@ -1,10 +1,11 @@
 // /v1/hooks: Claude Code HTTP hooks from sessions Aegis did not start, and their installations.
-import type {} from "@fastify/rate-limit";
+
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AuthErrors } from "../../auth";
 import { isAppError } from "../../core/errors";
+import { FixedWindowCounter } from "../../core/fixed-window";
 import {
   CreatedInstallationSchema,
   CreateInstallationInputSchema,
@@ -31,16 +32,12 @@ const errors = {
 export const hookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { hooks, sessions, hookLimits }) => {
   // Bad secrets count per client address like bad API keys, in a counter of their own (as the
   // gateway's tokens do): a project whose shell lacks the secret must not lock its user out of the API.
-  const failures = app.createRateLimit({
-    max: hookLimits.maxFailuresPerMinute,
-    timeWindow: 60_000,
-    keyGenerator: (req) => req.ip,
-  });
+  const failures = new FixedWindowCounter(60_000);
   // Before the body is read: an unauthenticated caller gets nothing parsed.
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
-    const gate = await failures(req, { increment: false });
-    if (!gate.isAllowed && gate.isExceeded) {
-      void reply.header("retry-after", String(Math.max(1, gate.ttlInSeconds)));
+    const gate = failures.read(req.ip);
+    if (gate.count > hookLimits.maxFailuresPerMinute) {
+      void reply.header("retry-after", String(gate.resetsInSeconds));
       throw AuthErrors.tooManyFailures();
     }
     const header = req.headers[HOOK_SECRET_HEADER];
@@ -48,7 +45,7 @@ export const hookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { hooks,
     req.hookInstallation = await hooks
       .authenticate(Array.isArray(header) ? header[0] : header, from)
       .catch(async (err: unknown) => {
-        if (isAppError(err) && err.status === 401) await failures(req);
+        if (isAppError(err) && err.status === 401) failures.hit(req.ip);
         throw err;
       });
   };
