@@ -7,11 +7,12 @@ import { parseArgs } from "node:util";
 import { type Options, type Query, query, type SDKMessage, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 import { Agent, request } from "undici";
 import { AsyncQueue } from "../src/core/async-queue";
-import { SseClient, type SseEvent, startAegis, type TestAegis } from "../test/support/aegis";
+import { startAegis, type TestAegis } from "../test/support/aegis";
 import { makeClaudeEnv } from "../test/support/claude-env";
 import { type ModelServer, startModelServer } from "../test/support/model-server";
 import { startServerProcess, writeConfig } from "../test/support/server-process";
 import { alternate } from "./alternate";
+import { EventStream, type StreamEvent } from "./event-stream";
 import { type Relay, startRelay } from "./relay";
 import { median, percentile, ratioInterval } from "./stats";
 
@@ -38,13 +39,9 @@ const freshDir = () => {
   return d;
 };
 
-/** Sequence of the newest stored event `sse` has received. */
-const lastSeq = (sse: SseClient) => Number(sse.events.findLast((e) => e.id !== undefined)?.id ?? 0);
-/** First SSE event matching `pred` with a sequence above `seq` (cheap: no scans of the event list). */
-function after(sse: SseClient, seq: number, pred: (e: SseEvent) => boolean, what: string) {
-  return sse.waitFor((e) => Number(e.id) > seq && pred(e), 60_000, what);
-}
-const idle = (reason: string) => (e: SseEvent) =>
+const adminStream = (aegis: Pick<BenchAegis, "adminToken">, url: string) =>
+  new EventStream(url, { authorization: `Bearer ${aegis.adminToken}` });
+const idle = (reason: string) => (e: StreamEvent) =>
   e.event === "session.status_changed" && e.data.data.to === "idle" && e.data.data.reason === reason;
 
 async function ok<T>(p: Promise<{ status: number; body: T }>, want: number, what: string): Promise<T> {
@@ -151,26 +148,26 @@ class AegisSession {
   private constructor(
     private readonly aegis: BenchAegis,
     readonly id: string,
-    readonly sse: SseClient,
+    readonly sse: EventStream,
   ) {}
 
   static async open(aegis: BenchAegis): Promise<AegisSession> {
     const s = await createSession(aegis);
-    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
-    await sse.waitFor(idle("ready"), 60_000, "ready");
+    const sse = adminStream(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    await sse.after(0, idle("ready"), "ready");
     return new AegisSession(aegis, s.id, sse);
   }
 
   /** ms from POST /messages to SSE message.completed; then waits (uncounted) for idle. */
   async turn(text: string): Promise<Turn> {
-    const from = lastSeq(this.sse);
-    const done = after(this.sse, from, (e) => e.event === "message.completed", "message.completed");
+    const from = this.sse.lastSeq;
+    const done = this.sse.after(from, (e) => e.event === "message.completed", "message.completed");
     const t0 = performance.now();
     await ok(send(this.aegis, `/v1/sessions/${this.id}/messages`, { text }), 202, "send message");
     const e = await done;
     const t1 = performance.now();
     if (e.data.data.text !== REPLY) throw new Error(`Aegis: unexpected reply ${JSON.stringify(e.data.data.text)}`);
-    await after(this.sse, from, idle("turn completed"), "turn end");
+    await this.sse.after(from, idle("turn completed"), "turn end");
     return split(t0, t1);
   }
 
@@ -181,11 +178,11 @@ class AegisSession {
 }
 
 /** ms from POST /v1/sessions to the session's idle/ready event on the global stream. */
-async function aegisStart(aegis: BenchAegis, all: SseClient): Promise<number> {
-  const from = lastSeq(all);
+async function aegisStart(aegis: BenchAegis, all: EventStream): Promise<number> {
+  const from = all.lastSeq;
   const t0 = performance.now();
   const s = await createSession(aegis);
-  await after(all, from, (e) => e.data.sessionId === s.id && idle("ready")(e), "ready");
+  await all.after(from, (e) => e.data.sessionId === s.id && idle("ready")(e), "ready");
   const ms = performance.now() - t0;
   await ok(aegis.api("DELETE", `/v1/sessions/${s.id}`), 200, "kill session");
   return ms;
@@ -196,18 +193,18 @@ class RelaySession {
   private constructor(
     private readonly relay: Relay,
     readonly id: string,
-    readonly sse: SseClient,
+    readonly sse: EventStream,
   ) {}
 
   static async open(relay: Relay, options: Options): Promise<RelaySession> {
     const id = await relay.open(options);
-    return new RelaySession(relay, id, new SseClient(`${relay.url}/sessions/${id}/events`));
+    return new RelaySession(relay, id, new EventStream(`${relay.url}/sessions/${id}/events`));
   }
 
   /** ms from POST /messages to SSE message.completed, as for Aegis; then waits (uncounted) for the result. */
   async turn(text: string): Promise<Turn> {
-    const from = lastSeq(this.sse);
-    const done = after(this.sse, from, (e) => e.event === "message.completed", "message.completed");
+    const from = this.sse.lastSeq;
+    const done = this.sse.after(from, (e) => e.event === "message.completed", "message.completed");
     const t0 = performance.now();
     await ok(
       send({ url: this.relay.url, adminToken: "" }, `/sessions/${this.id}/messages`, { text }),
@@ -217,7 +214,7 @@ class RelaySession {
     const e = await done;
     const t1 = performance.now();
     if (e.data.data.text !== REPLY) throw new Error(`relay: unexpected reply ${JSON.stringify(e.data.data.text)}`);
-    await after(this.sse, from, (x) => x.event === "turn.ended", "relay turn end");
+    await this.sse.after(from, (x) => x.event === "turn.ended", "relay turn end");
     return split(t0, t1);
   }
 
@@ -404,7 +401,7 @@ async function main() {
     await drain(sessions);
 
     // Session start to ready, watched on the global event stream.
-    const all = SseClient.admin(aegis, `${aegis.url}/v1/events`);
+    const all = adminStream(aegis, `${aegis.url}/v1/events`);
     cleanup.push(() => all.close());
     const [startA, startB] = await alternate(
       STARTS,
