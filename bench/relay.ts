@@ -3,9 +3,12 @@
 // the model gateway is on, Claude Code's model requests passed through a plain proxy), and no store,
 // audit, policy or metering. Measured beside Aegis, it separates Aegis's own cost per turn from what
 // those hops and a third busy process cost on this machine.
+
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { type Options, query, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 import { Agent, request } from "undici";
 import { AsyncQueue } from "../src/core/async-queue";
@@ -66,6 +69,7 @@ export async function startRelay(modelUrl: string, proxyTo?: boolean): Promise<R
   const proxy = proxyTo ? await startProxy(modelUrl) : undefined;
   const sessions = new Map<string, RelaySession>();
   const server = createServer((req, res) => {
+    if (req.method === "POST" && req.url === "/sessions") return openOverHttp(req, res);
     const m = /^\/sessions\/([^/]+)\/(messages|events)$/.exec(req.url ?? "");
     const s = m?.[1] ? sessions.get(m[1]) : undefined;
     if (!s) {
@@ -86,9 +90,23 @@ export async function startRelay(modelUrl: string, proxyTo?: boolean): Promise<R
       res.writeHead(202, { "content-type": "application/json" }).end('{"queued":false}');
     });
   });
+  /** A session opened by a bench in another process: the options that survive JSON, tool calls allowed. */
+  const openOverHttp = (req: IncomingMessage, res: ServerResponse) => {
+    readJson(req)
+      .then((options) =>
+        relay.open({
+          ...(options as Options),
+          canUseTool: async (_t, input) => ({ behavior: "allow", updatedInput: input }),
+        }),
+      )
+      .then(
+        (id) => res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ id })),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+  };
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const relay: Relay = {
     url,
     modelUrl: proxy?.url ?? modelUrl,
     async open(options) {
@@ -130,4 +148,78 @@ export async function startRelay(modelUrl: string, proxyTo?: boolean): Promise<R
       await proxy?.close();
     },
   };
+  return relay;
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("error", reject);
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(parts).toString("utf8")));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/**
+ * The relay in a process of its own, for a bench whose Aegis runs in its own (BENCH_SERVER=process):
+ * then both pay the same hops between processes. Sessions open with POST /sessions.
+ */
+export async function startRelayProcess(modelUrl: string, proxyTo: boolean): Promise<Relay & { pid: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
+    env: { ...process.env, RELAY_MODEL_URL: modelUrl, RELAY_PROXY: proxyTo ? "1" : "0" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    void exited.then(() => reject(new Error(`the relay process exited before listening: ${out}`)));
+  });
+  const { url, modelUrl: relayModelUrl } = JSON.parse(line) as { url: string; modelUrl: string };
+  return {
+    url,
+    modelUrl: relayModelUrl,
+    pid: child.pid ?? 0,
+    async open(options) {
+      const { cwd, env, pathToClaudeCodeExecutable, includePartialMessages, permissionMode, sessionId } = options;
+      const res = await request(`${url}/sessions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          cwd,
+          env,
+          pathToClaudeCodeExecutable,
+          includePartialMessages,
+          permissionMode,
+          sessionId,
+        }),
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 201) throw new Error(`relay process: HTTP ${res.statusCode} ${text}`);
+      return (JSON.parse(text) as { id: string }).id;
+    },
+    async close() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+// Run as a script: the relay process of startRelayProcess().
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const relay = await startRelay(String(process.env.RELAY_MODEL_URL), process.env.RELAY_PROXY === "1");
+  process.stdout.write(`${JSON.stringify({ url: relay.url, modelUrl: relay.modelUrl })}\n`);
+  process.once("SIGTERM", () => {
+    void relay.close().finally(() => process.exit(0));
+  });
 }

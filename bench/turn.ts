@@ -13,7 +13,7 @@ import { type ModelServer, startModelServer } from "../test/support/model-server
 import { startServerProcess, writeConfig } from "../test/support/server-process";
 import { alternate } from "./alternate";
 import { EventStream, type StreamEvent } from "./event-stream";
-import { type Relay, startRelay } from "./relay";
+import { type Relay, startRelay, startRelayProcess } from "./relay";
 import { median, percentile, ratioInterval } from "./stats";
 
 const GOAL = 1.1;
@@ -375,7 +375,8 @@ async function main() {
     sessions.push(() => b.close());
     await b.ready();
     // With the gateway on, the relay's Claude Code also talks to the model through a proxy: the same hops.
-    const relay = await startRelay(model.url, gateway);
+    // With Aegis in its own process, so is the relay: both pay the same hops between processes.
+    const relay = separate ? await startRelayProcess(model.url, gateway) : await startRelay(model.url, gateway);
     cleanup.push(() => relay.close());
     const relayOptions = bareOptions(aegis);
     const r = await RelaySession.open(relay, {
@@ -417,7 +418,12 @@ async function main() {
     row("  model → reply seen", part(turnA, "fromModel"), part(turnB, "fromModel"), false);
     if (serverCpu !== undefined) console.log(`${"  server CPU per turn".padEnd(22)}${cells(serverCpu)}`);
     // The floor: what the HTTP and SSE hops alone cost, with nothing stored or checked.
-    row(gateway ? "turn via relay + proxy" : "turn via bare relay", part(turnR, "ms"), part(turnB, "ms"), false);
+    const floor = separate
+      ? `${gateway ? "relay+proxy" : "bare relay"}, own proc`
+      : gateway
+        ? "turn via relay + proxy"
+        : "turn via bare relay";
+    row(floor, part(turnR, "ms"), part(turnB, "ms"), false);
     row(`start→ready (n=${STARTS})`, startA, startB);
   } finally {
     await drain(cleanup);
