@@ -3,7 +3,6 @@
 // the model gateway is on, Claude Code's model requests passed through a plain proxy), and no store,
 // audit, policy or metering. Measured beside Aegis, it separates Aegis's own cost per turn from what
 // those hops and a third busy process cost on this machine.
-
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -170,7 +169,7 @@ function readJson(req: IncomingMessage): Promise<unknown> {
  * The relay in a process of its own, for a bench whose Aegis runs in its own (BENCH_SERVER=process):
  * then both pay the same hops between processes. Sessions open with POST /sessions.
  */
-export async function startRelayProcess(modelUrl: string, proxyTo: boolean): Promise<Relay & { pid: number }> {
+export async function startRelayProcess(modelUrl: string, proxyTo: boolean): Promise<Relay> {
   const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
     env: { ...process.env, RELAY_MODEL_URL: modelUrl, RELAY_PROXY: proxyTo ? "1" : "0" },
     stdio: ["ignore", "pipe", "inherit"],
@@ -189,7 +188,6 @@ export async function startRelayProcess(modelUrl: string, proxyTo: boolean): Pro
   return {
     url,
     modelUrl: relayModelUrl,
-    pid: child.pid ?? 0,
     async open(options) {
       const { cwd, env, pathToClaudeCodeExecutable, includePartialMessages, permissionMode, sessionId } = options;
       const res = await request(`${url}/sessions`, {
