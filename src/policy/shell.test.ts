@@ -123,3 +123,23 @@ describe("nesting far past what Bash follows", () => {
     expect(analyseCommand(command).problem).toMatch(/nested too deeply/);
   });
 });
+
+describe("analyseCommand on long commands", () => {
+  // Claude Code may run a command of hundreds of kilobytes (a here-document, a generated script); a
+  // scanner that re-read its own text per character once took minutes on one and held the server.
+  it("splits a megabyte of words, quotes and redirections, and keeps each part's text", () => {
+    const unit = `echo "a b" 'c'>out 2>&1 x$y | `;
+    const many = unit.repeat(Math.ceil((1024 * 1024) / unit.length / 1000));
+    const long = `${"z".repeat(1024 * 1024)} && rm -rf /tmp/x`;
+    const a = analyseCommand(many.slice(0, -3));
+    expect(a.problem).toBeNull();
+    expect(a.parts.length).toBe(Math.ceil((1024 * 1024) / unit.length / 1000));
+    expect(a.parts[0]?.allowForms[0]).toBe(`echo "a b" 'c'>out 2>&1 x$y`);
+    const b = analyseCommand(long);
+    expect(b.parts.map((p) => p.allowForms[0]?.length)).toEqual([1024 * 1024, "rm -rf /tmp/x".length]);
+    const redirections = analyseCommand("a>b ".repeat(256 * 1024));
+    expect(redirections.problem).toBeNull();
+    expect(redirections.parts).toHaveLength(1);
+    expect(redirections.parts[0]?.allowForms[0]?.length).toBe(4 * 256 * 1024 - 1);
+  });
+});

@@ -157,6 +157,9 @@ interface Heredoc {
   expands: boolean;
 }
 
+/** Where a run of plain characters ends: at any character one of the scanner's cases looks at. */
+const PLAIN_RUN_END = /[\s#\\'"$<>`()&|;]/g;
+
 /** Bash itself gives up long before this many nested substitutions or subshells. */
 const MAX_NESTING = 100;
 
@@ -195,7 +198,16 @@ class Scanner {
 
   private scanLevel(start: number, close: ")" | "`" | null): number {
     const s = this.src;
-    let text = "";
+    // The part's text is kept as source slices joined at its end: appending a character at a time and
+    // reading the last one back (for redirections) made V8 flatten the string on every character,
+    // quadratic in the command's length (256 KiB took 13 s).
+    let text: string[] = [];
+    let last = "";
+    const addText = (t: string) => {
+      if (t === "") return;
+      text.push(t);
+      last = t[t.length - 1] as string;
+    };
     let words: string[] = [];
     let word: string | null = null;
     const heredocs: Heredoc[] = [];
@@ -205,8 +217,9 @@ class Scanner {
     };
     const endPart = () => {
       endWord();
-      if (words.length > 0) this.parts.push({ text: normalizeSpace(text), words });
-      text = "";
+      if (words.length > 0) this.parts.push({ text: normalizeSpace(text.join("")), words });
+      text = [];
+      last = "";
       words = [];
     };
     let i = start;
@@ -225,7 +238,7 @@ class Scanner {
       }
       if (c === " " || c === "\t" || c === "\r") {
         endWord();
-        text += c;
+        addText(c);
         i++;
         continue;
       }
@@ -237,7 +250,7 @@ class Scanner {
         if (next === "\n") i += 2;
         else {
           word = (word ?? "") + (next ?? "");
-          text += s.slice(i, i + 2);
+          addText(s.slice(i, i + 2));
           i += 2;
         }
         continue;
@@ -246,28 +259,28 @@ class Scanner {
         const end = s.indexOf("'", i + 1);
         if (end === -1) return this.fail("unterminated single quote");
         word = (word ?? "") + s.slice(i + 1, end);
-        text += s.slice(i, end + 1);
+        addText(s.slice(i, end + 1));
         i = end + 1;
         continue;
       }
       if (c === '"') {
         const [value, end] = this.doubleQuoted(i + 1);
         word = (word ?? "") + value;
-        text += s.slice(i, end);
+        addText(s.slice(i, end));
         i = end;
         continue;
       }
       if ((c === "$" || c === "<" || c === ">") && next === "(") {
         const end = this.scanUntil(i + 2, ")");
         word = (word ?? "") + s.slice(i, end);
-        text += s.slice(i, end);
+        addText(s.slice(i, end));
         i = end;
         continue;
       }
       if (c === "`") {
         const end = this.scanUntil(i + 1, "`");
         word = (word ?? "") + s.slice(i, end);
-        text += s.slice(i, end);
+        addText(s.slice(i, end));
         i = end;
         continue;
       }
@@ -279,7 +292,7 @@ class Scanner {
       if (c === ")") return this.fail("unbalanced )");
       if (c === "<" && next === "<" && s[i + 2] === "<") {
         word = `${word ?? ""}<<<`; // a here-string: its word is data
-        text += "<<<";
+        addText("<<<");
         i += 3;
         continue;
       }
@@ -288,11 +301,11 @@ class Scanner {
         if (!doc) return this.fail("a here-document without a delimiter");
         heredocs.push(doc);
         endWord();
-        text += s.slice(i, end);
+        addText(s.slice(i, end));
         i = end;
         continue;
       }
-      const prev = text[text.length - 1];
+      const prev = last;
       const redirect = prev === ">" || prev === "<" || (c === "&" && next === ">");
       if (c === ";" || ((c === "&" || c === "|") && !redirect)) {
         endPart();
@@ -302,9 +315,13 @@ class Scanner {
             : 1;
         continue;
       }
-      word = (word ?? "") + c;
-      text += c;
-      i++;
+      // A plain character, and the plain ones after it, at once.
+      PLAIN_RUN_END.lastIndex = i + 1;
+      const end = PLAIN_RUN_END.exec(s)?.index ?? s.length;
+      const run = s.slice(i, end);
+      word = (word ?? "") + run;
+      addText(run);
+      i = end;
     }
     if (close) return this.fail(close === ")" ? "unterminated ( or $(" : "unterminated backtick");
     if (heredocs.length > 0) return this.fail("unterminated here-document");
