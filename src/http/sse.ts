@@ -83,16 +83,24 @@ const REPLAY_BATCH = 500;
 
 export const SseErrors = {
   tooManyStreams: defineError("TOO_MANY_STREAMS", 429, "Too many open event streams; close one and retry."),
+  invalidResumePoint: defineError(
+    "INVALID_RESUME_POINT",
+    400,
+    "Last-Event-ID must be the id of an event this server sent: a whole number from 0 to 9007199254740991. Reconnect without it to start from the beginning.",
+  ),
 };
 
 const frame = (e: StoredEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
-/** The sequence a client resumes after: Last-Event-ID wins over ?after=. */
+/** The sequence a client resumes after: Last-Event-ID wins over ?after=; an empty header counts as none. */
 export function resumePoint(req: FastifyRequest, after: number | undefined): number {
   const header = req.headers["last-event-id"];
-  const value = Array.isArray(header) ? header[0] : header;
-  const n = value === undefined ? Number.NaN : Number(value);
-  return Number.isInteger(n) && n >= 0 ? n : (after ?? 0);
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (value === undefined || value === "") return after ?? 0;
+  // Digits only: Number() would also take "1e3", "0x10" or " ", none of them an id this server sent.
+  const n = /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw SseErrors.invalidResumePoint({ details: { lastEventId: value.slice(0, 100) } });
+  return n;
 }
 
 export async function streamEvents(

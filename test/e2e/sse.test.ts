@@ -61,6 +61,35 @@ describe("SSE", () => {
     for (const c of [sse, again, viaQuery, all]) c.close();
   });
 
+  it("refuses a Last-Event-ID that is not a whole number up to 2^53 − 1 with 400, instead of a silent stream", async () => {
+    // The stream answers 200 and stays open, so only its status is read.
+    const status = async (path: string, lastEventId?: string) => {
+      const abort = new AbortController();
+      const res = await fetch(`${aegis.url}${path}`, {
+        headers: {
+          authorization: `Bearer ${aegis.adminToken}`,
+          ...(lastEventId !== undefined ? { "last-event-id": lastEventId } : {}),
+        },
+        signal: abort.signal,
+      });
+      const body = res.status === 200 ? null : ((await res.json()) as Json);
+      abort.abort();
+      return { status: res.status, body };
+    };
+    for (const bad of ["1e3", "0x10", "-1", "1.5", "abc", "9007199254740993", "99999999999999999999", "1e308"]) {
+      const r = await status("/v1/events", bad);
+      expect(r.status, bad).toBe(400);
+      expect(r.body?.error.code).toBe("INVALID_RESUME_POINT");
+      expect(r.body?.error.message).toMatch(/whole number from 0 to 9007199254740991/);
+    }
+    // An id it did send, an empty header (none) and no header all stream.
+    expect((await status("/v1/events", "1")).status).toBe(200);
+    expect((await status("/v1/events", "")).status).toBe(200);
+    expect((await status("/v1/events")).status).toBe(200);
+    // ?after= already refused such numbers through its schema.
+    expect((await status("/v1/events?after=1e308")).status).toBe(400);
+  });
+
   it("replays history bigger than the socket buffers at the client's pace, never dropping it as slow", async () => {
     // Far more history than the live queue (20 here) and the socket buffers hold together.
     const store = new EventStore(systemClock);

@@ -16,6 +16,7 @@ const StreamQuery = z.strictObject({
 });
 const streamResponse = {
   200: z.string().describe("text/event-stream: a snapshot event, stored events after Last-Event-ID, then live events."),
+  400: ErrorResponseSchema.describe("Last-Event-ID or ?after= is not a whole number from 0 to 2^53 − 1."),
 };
 
 export const eventRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
