@@ -1,6 +1,9 @@
 // Pattern primitives for rules: checking them (a message naming the fault) and compiling them to matchers.
+// Command globs and regexes come from API callers and run on whatever Claude Code executes, so they
+// match with RE2 (re2js): time linear in the command's length whatever the pattern, where a JS
+// RegExp can backtrack for minutes (`^(a|a)*$`, `*a*a*a*a*b`) and hold the whole server.
 import picomatch from "picomatch";
-import safeRegex from "safe-regex2";
+import { RE2JS } from "re2js";
 
 export type Matcher = (subject: string) => boolean;
 
@@ -61,23 +64,21 @@ export function compileCommandGlob(glob: string): Matcher {
     else if (c === "?") src += ".";
     else src += escapeRegex(c);
   }
-  const re = new RegExp(`^${src}$`, "s");
-  return (s) => re.test(s);
+  const re = RE2JS.compile(`^${src}$`, RE2JS.DOTALL);
+  return (s) => re.testExact(s);
 }
 
+/** RE2 syntax: what JavaScript's RegExp takes, minus lookaround and backreferences. */
 export function checkRegex(source: string): string | null {
   if (source === "") return "the regular expression is empty (it would match everything)";
   if (source.length > MAX_REGEX_LENGTH) return `regular expression is longer than ${MAX_REGEX_LENGTH} characters`;
-  const problem = tryCompile(() => new RegExp(source));
-  if (problem) return `invalid regular expression: ${problem}`;
-  if (!safeRegex(source)) {
-    return "regular expression could take exponential time (nested or many quantifiers, e.g. (a+)+); simplify it";
-  }
+  const problem = tryCompile(() => RE2JS.compile(source));
+  if (problem) return `invalid regular expression: ${problem} (RE2 syntax: no lookaround or backreferences)`;
   return null;
 }
 
 export function compileRegex(source: string): Matcher {
-  const re = new RegExp(source);
+  const re = RE2JS.compile(source);
   return (s) => re.test(s);
 }
 

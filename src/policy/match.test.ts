@@ -126,3 +126,29 @@ describe("WebFetch domains", () => {
     },
   );
 });
+
+describe("command patterns match in time linear in the command, whatever the pattern", () => {
+  // With JavaScript's backtracking RegExp each of these took from seconds to hours and held the
+  // server; a viewer key could send them to /v1/policies/evaluate, an operator store them in a policy.
+  it("a regex with overlapping alternatives", () => {
+    expect(hits({ tool: "Bash", command: { regex: "^(a|a)*$" } }, "Bash", { command: `${"a".repeat(40)}!` })).toBe(
+      false,
+    );
+    expect(hits({ tool: "Bash", command: { regex: "^(a|a)*$" } }, "Bash", { command: "a".repeat(40) })).toBe(true);
+    expect(hits({ tool: "Bash", command: { regex: ".*.*.*.*.*.*.*.*=" } }, "Bash", { command: "x".repeat(200) })).toBe(
+      false,
+    );
+  });
+
+  it("a glob with many stars", () => {
+    const glob = "*a*a*a*a*a*a*a*a*a*a*b";
+    expect(hits({ tool: "Bash", command: { glob } }, "Bash", { command: "a".repeat(5000) })).toBe(false);
+    expect(hits({ tool: "Bash", command: { glob } }, "Bash", { command: `${"a".repeat(5000)}b` })).toBe(true);
+  });
+
+  it("keeps RegExp's everyday syntax: classes, anchors, alternation, inline case folding", () => {
+    const regex = "(?i)^(sudo\\s+)?rm\\s+-[a-z]*r[a-z]*f\\b";
+    expect(hits({ tool: "Bash", command: { regex } }, "Bash", { command: "SUDO rm -rf /" })).toBe(true);
+    expect(hits({ tool: "Bash", command: { regex } }, "Bash", { command: "rm -i x" })).toBe(false);
+  });
+});

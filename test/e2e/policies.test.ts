@@ -265,7 +265,7 @@ describe("policies", () => {
     const bad = await aegis.api<Json>("PUT", "/v1/policies/default", {
       rules: [
         { tool: "Bash", decision: "deny", reason: "ok" },
-        { tool: "Bash", command: { regex: "(a+)+$" }, decision: "deny", reason: "x" },
+        { tool: "Bash", command: { regex: "(?<=a)b" }, decision: "deny", reason: "x" },
       ],
     });
     expect(bad.status).toBe(400);
