@@ -142,7 +142,17 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
       } else if (header) {
         const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
         principal = m?.[1] ? await deps.auth.authenticate(m[1]) : undefined;
-        if (!principal) return refuse(req, reply, AuthErrors.invalid(), m ? "invalid key" : "malformed header");
+        if (!principal)
+          return m
+            ? refuse(req, reply, AuthErrors.invalid(), "invalid key")
+            : refuse(
+                req,
+                reply,
+                AuthErrors.invalid({
+                  message: "The Authorization header must read `Bearer <key>`, one space between.",
+                }),
+                "malformed header",
+              );
       } else {
         return refuse(req, reply, AuthErrors.missing(), "no credentials");
       }

@@ -47,7 +47,13 @@ const send = (status: number, code: string, message: string, details?: Record<st
   body: { error: { code, message, ...(details ? { details } : {}) } },
 });
 
-function mapError(err: FastifyError) {
+/** The body limit of the request's route, in bytes, when Fastify knows it. */
+const bodyLimitOf = (req: FastifyRequest | undefined): number | undefined => {
+  const limit = req?.routeOptions?.bodyLimit;
+  return typeof limit === "number" && limit > 0 ? limit : undefined;
+};
+
+function mapError(err: FastifyError, req?: FastifyRequest) {
   if (isAppError(err)) return send(err.status, err.code, err.message, err.details);
   if (hasZodFastifySchemaValidationErrors(err)) {
     const issues = err.validation.map((v) => ({
@@ -60,6 +66,13 @@ function mapError(err: FastifyError) {
     return send(400, CoreErrors.validation.code, `Invalid request (${summary}).`, { issues });
   }
   const known = err.code ? FRAMEWORK_ERRORS[err.code] : undefined;
+  if (known?.code === "BODY_TOO_LARGE") {
+    const limit = bodyLimitOf(req);
+    if (limit !== undefined)
+      return send(known.status, known.code, `The request body is larger than this route accepts (${limit} bytes).`, {
+        limitBytes: limit,
+      });
+  }
   if (known) return send(known.status, known.code, known.message);
   if (err instanceof SyntaxError || err.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
     return send(400, "INVALID_JSON", "The body is not valid JSON.");
@@ -72,13 +85,13 @@ function mapError(err: FastifyError) {
 
 /** For Fastify's `frameworkErrors` option: router-level errors get the same shape as the rest. */
 export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const mapped = mapError(err) ?? send(400, "BAD_REQUEST", err.message);
+  const mapped = mapError(err, _req) ?? send(400, "BAD_REQUEST", err.message);
   void reply.code(mapped.status).send(mapped.body);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const mapped = mapError(err);
+    const mapped = mapError(err, req);
     if (mapped) {
       if (mapped.status === 429 && !reply.getHeader("retry-after")) reply.header("retry-after", "1");
       return reply.code(mapped.status).send(mapped.body);

@@ -53,6 +53,8 @@ describe("authentication", () => {
     expect(bad.body.error.code).toBe("INVALID_API_KEY");
     const malformed = await aegis.api<Json>("GET", "/v1/sessions", undefined, { authorization: "Basic abc" });
     expect(malformed.status).toBe(401);
+    // A header of the wrong form says which form is wanted, not that the key is unknown.
+    expect(malformed.body.error.message).toMatch(/must read `Bearer <key>`/);
     const inQuery = await aegis.api<Json>("GET", `/v1/sessions?api_key=${aegis.adminToken}`);
     expect(inQuery.status).toBe(400);
     expect(inQuery.body.error.code).toBe("KEY_IN_QUERY");

@@ -88,6 +88,9 @@ describe("bad input", () => {
     );
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe("BODY_TOO_LARGE");
+    // The answer says how much the route takes.
+    expect(big.body.error.message).toMatch(/\(\d+ bytes\)/);
+    expect(big.body.error.details.limitBytes).toBeGreaterThan(1024 * 1024);
     const res = await fetch(`${aegis.url}/v1/sessions`, {
       method: "POST",
       headers: { "content-type": "text/plain", authorization: `Bearer ${aegis.adminToken}` },

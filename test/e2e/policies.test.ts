@@ -287,6 +287,14 @@ describe("policies", () => {
       policy: { rules: [{ tool: "WebFetch", domain: "*.example.com", decision: "allow", reason: "docs" }] },
     });
     expect(own.body.decision).toBe("allow");
+    // A dry run's workDir is absolute, as a session's is: a relative one was resolved against the server's own directory.
+    const relative = await aegis.api<Json>("POST", "/v1/policies/evaluate", {
+      toolName: "Read",
+      input: { file_path: "x" },
+      workDir: "relative",
+    });
+    expect(relative.status).toBe(400);
+    expect(relative.body.error.message).toMatch(/absolute path/);
     const tenant = await aegis.api<Json>("PUT", "/v1/policies/tenants/default", { rules: [], default: "ask" });
     expect(tenant.body.version).toBe(1);
     const audit = await aegis.api<Json>("GET", "/v1/audit?action=policy.update");

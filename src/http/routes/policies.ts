@@ -1,4 +1,5 @@
 // /v1/policies and /v1/sessions/{id}/policy: the tool policies, versioned, plus a dry run.
+import { isAbsolute } from "node:path";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { actorOf } from "../../auth";
@@ -16,13 +17,17 @@ const PolicyViewSchema = z.object({
 });
 const ScopeParams = z.object({
   type: z.enum(["tenants", "keys"]),
-  id: z.string().min(1).max(200),
+  id: z.string().min(1).max(100),
 });
 const EvaluateInputSchema = z.strictObject({
   toolName: z.string().min(1).max(200),
   input: z.record(z.string(), z.unknown()).default({}),
-  sessionId: z.string().max(200).optional().describe("Evaluate with this session's layers and workDir."),
-  workDir: z.string().max(4096).optional(),
+  sessionId: z.string().max(100).optional().describe("Evaluate with this session's layers and workDir."),
+  workDir: z
+    .string()
+    .max(4096)
+    .refine((p) => isAbsolute(p), "give an absolute path, as a session's workDir is")
+    .optional(),
   policy: PolicySchema.optional().describe("Evaluate this policy alone instead of stored ones."),
 });
 const errors = {

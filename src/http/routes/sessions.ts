@@ -13,7 +13,7 @@ import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
 import type { RouteDeps } from "./deps";
 
-export const SessionParams = z.object({ id: z.string().min(1).max(200).describe("Session id (ses_…) or name.") });
+export const SessionParams = z.object({ id: z.string().min(1).max(100).describe("Session id (ses_…) or name.") });
 const errors = {
   400: ErrorResponseSchema,
   401: ErrorResponseSchema,
