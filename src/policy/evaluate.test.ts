@@ -121,6 +121,13 @@ describe("allow must cover every part; otherwise the default decides", () => {
     }
   });
 
+  it("quotes at most 200 characters of a long unmatched command in the reason (it goes to events, audit and Claude Code)", () => {
+    const long = `npm run ${"x".repeat(5000)}`;
+    const v = evaluate(layers, bash(long));
+    expect(v.subject).toBe(long);
+    expect(v.reason).toBe(`No policy rule allows \`${long.slice(0, 200)}…\`; with no default set, Aegis asks.`);
+  });
+
   it("a tool-wide allow covers every part", () => {
     const v = evaluate([layer("server", [{ tool: "Bash", decision: "allow" }])], bash("a && b | c"));
     expect(v.decision).toBe("allow");

@@ -143,8 +143,15 @@ function fromRule(decision: PolicyDecision, hit: Hit, ordered: readonly PolicyLa
   };
 }
 
+/** How much of a call's subject a reason quotes: the reason goes into events, the audit trail and Claude Code's context. */
+const QUOTED_SUBJECT_CHARS = 200;
+
 function byDefault(ordered: readonly PolicyLayerInput[], unmatched: string | null): Verdict {
-  const what = unmatched === null ? "No policy rule matched this call" : `No policy rule allows \`${unmatched}\``;
+  const quoted =
+    unmatched !== null && unmatched.length > QUOTED_SUBJECT_CHARS
+      ? `${unmatched.slice(0, QUOTED_SUBJECT_CHARS)}…`
+      : unmatched;
+  const what = quoted === null ? "No policy rule matched this call" : `No policy rule allows \`${quoted}\``;
   const setter = ordered.find((l) => l.policy.default !== undefined);
   const decision = setter?.policy.default ?? "ask";
   const reason = setter
