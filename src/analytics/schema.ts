@@ -3,7 +3,9 @@ import { z } from "zod";
 import { SessionStatusSchema } from "../session";
 
 const Instant = z
-  .union([z.iso.date(), z.iso.datetime({ offset: true })])
+  .union([z.iso.date(), z.iso.datetime({ offset: true })], {
+    error: "give a date (2026-01-31) or a date-time with an offset (2026-01-31T09:00:00Z)",
+  })
   .describe("A date (UTC midnight) or a date-time with offset.");
 
 export const AnalyticsQuerySchema = z

@@ -6,6 +6,9 @@ import { PermissionSchema } from "./permissions";
 export const RoleSchema = z.enum(["admin", "operator", "viewer"]);
 export type Role = z.infer<typeof RoleSchema>;
 
+const MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600;
+const EXPIRY = `a whole number of seconds from 1 to ${MAX_EXPIRY_SECONDS} (ten years)`;
+
 export const TenantSchema = z
   .string()
   .min(1)
@@ -34,10 +37,10 @@ export const CreateKeyInputSchema = z.strictObject({
   tenant: TenantSchema.optional().describe("Defaults to the caller's tenant."),
   scopes: z.array(PermissionSchema).min(1).optional(),
   expiresInSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(10 * 365 * 24 * 3600)
+    .number({ error: EXPIRY })
+    .int({ error: EXPIRY })
+    .positive({ error: EXPIRY })
+    .max(MAX_EXPIRY_SECONDS, { error: EXPIRY })
     .optional(),
   rateLimitPerMinute: z.number().int().positive().max(100_000).optional(),
 });

@@ -125,6 +125,21 @@ describe("bad input", () => {
     }
   });
 
+  it("names the form a date or a key's lifetime must take", async () => {
+    const date = await aegis.api<Record<string, any>>("GET", "/v1/analytics/summary?from=abc");
+    expect(date.status).toBe(400);
+    expect(date.body.error.message).toMatch(/give a date \(2026-01-31\) or a date-time/);
+    for (const expiresInSeconds of [1e308, 0, 1.5, "soon", 10 * 366 * 24 * 3600]) {
+      const key = await aegis.api<Record<string, any>>("POST", "/v1/auth/keys", {
+        name: "k",
+        role: "viewer",
+        expiresInSeconds,
+      });
+      expect(key.status, String(expiresInSeconds)).toBe(400);
+      expect(key.body.error.message).toContain("a whole number of seconds from 1 to 315360000 (ten years)");
+    }
+  });
+
   it("says why JSON with a __proto__ key is refused, instead of calling it invalid", async () => {
     for (const raw of ['{"text":"hi","__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}},"text":"hi"}']) {
       const res = await fetch(`${aegis.url}/v1/sessions/ses_01aaaaaaaaaaaaaaaaaaaaaaaa/messages`, {
