@@ -5,6 +5,12 @@ import { PermissionModeSchema } from "../config/schema";
 import { idSchema } from "../core/ids";
 import { SessionStatusSchema } from "./status";
 
+/** A prompt: the model API refuses text that is only whitespace, so it is refused here, up front. */
+const PromptText = z
+  .string()
+  .max(1_000_000)
+  .refine((t) => t.trim() !== "", "the prompt is empty or only whitespace; send some text");
+
 export const SessionNameSchema = z
   .string()
   .min(1)
@@ -24,7 +30,7 @@ const ToolNameList = z.array(argString(200).min(1)).max(200);
 export const CreateSessionInputSchema = z.strictObject({
   workDir: z.string().min(1).max(4096).describe("Directory Claude Code works in; must exist on the server."),
   name: SessionNameSchema.optional().describe("Unique among live sessions; usable in place of the id."),
-  prompt: z.string().min(1).max(1_000_000).optional().describe("First prompt; sent as soon as the session is ready."),
+  prompt: PromptText.optional().describe("First prompt; sent as soon as the session is ready."),
   model: argString(200).min(1).optional(),
   permissionMode: PermissionModeSchema.optional(),
   allowedTools: ToolNameList.optional(),
@@ -117,7 +123,7 @@ export const UpdateSessionInputSchema = z
 export type UpdateSessionInput = z.infer<typeof UpdateSessionInputSchema>;
 
 export const SendMessageInputSchema = z.strictObject({
-  text: z.string().min(1).max(1_000_000),
+  text: PromptText,
 });
 
 export const SendMessageResultSchema = z.object({

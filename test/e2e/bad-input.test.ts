@@ -125,6 +125,17 @@ describe("bad input", () => {
     }
   });
 
+  it("refuses a blank prompt up front (the model API would fail the turn on it)", async () => {
+    const created = await aegis.api<Record<string, any>>("POST", "/v1/sessions", { workDir: "/tmp", prompt: " \n\t" });
+    expect(created.status).toBe(400);
+    expect(created.body.error.message).toContain("the prompt is empty or only whitespace");
+    const sent = await aegis.api<Record<string, any>>("POST", "/v1/sessions/ses_01aaaaaaaaaaaaaaaaaaaaaaaa/messages", {
+      text: "   ",
+    });
+    expect(sent.status).toBe(400);
+    expect(sent.body.error.code).toBe("VALIDATION_FAILED");
+  });
+
   it("names the form a date or a key's lifetime must take", async () => {
     const date = await aegis.api<Record<string, any>>("GET", "/v1/analytics/summary?from=abc");
     expect(date.status).toBe(400);
