@@ -84,8 +84,8 @@ function mapError(err: FastifyError, req?: FastifyRequest) {
 }
 
 /** For Fastify's `frameworkErrors` option: router-level errors get the same shape as the rest. */
-export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const mapped = mapError(err, _req) ?? send(400, "BAD_REQUEST", err.message);
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const mapped = mapError(err, req) ?? send(400, "BAD_REQUEST", err.message);
   void reply.code(mapped.status).send(mapped.body);
 }
 
