@@ -42,7 +42,9 @@ const CommandMatchSchema = z.union(
           "`*` is any text (spaces and slashes too), `?` one character; a trailing ` *` also matches the bare command.",
         ),
     }),
-    z.strictObject({ regex: z.string().describe("A JavaScript regular expression, unanchored.") }),
+    z.strictObject({
+      regex: z.string().describe("A regular expression in RE2 syntax (no lookaround or backreferences), unanchored."),
+    }),
   ],
   // Lengths are checked in the rule's refinement, so a long pattern gets its own message, not this one.
   { error: 'give either { "glob": "..." } or { "regex": "..." }' },
