@@ -99,13 +99,24 @@ export class HookService {
    */
   async authenticate(secret: string | undefined, from: HookOrigin): Promise<InstallationRecord> {
     if (!secret) return this.refuse(HookErrors.secretMissing(), "no hook secret", from, undefined);
+    const { record, matches } = await this.lookup(secret);
+    if (!record || !matches) return this.refuse(HookErrors.secretInvalid(), "invalid hook secret", from, record?.id);
+    if (record.revokedAt) return this.refuse(HookErrors.secretInvalid(), "revoked hook installation", from, record.id);
+    return record;
+  }
+
+  /** The live installation `secret` belongs to, or undefined; nothing is audited. */
+  async verify(secret: string | undefined): Promise<InstallationRecord | undefined> {
+    if (!secret) return undefined;
+    const { record, matches } = await this.lookup(secret);
+    return record && matches && !record.revokedAt ? record : undefined;
+  }
+
+  private async lookup(secret: string): Promise<{ record: InstallationRecord | undefined; matches: boolean }> {
     const id = /^ahs_(hki_[0-9a-z]{26})_[A-Za-z0-9_-]{43}$/.exec(secret)?.[1];
-    const r = id ? await installationStore.get(this.deps.db, id) : undefined;
-    const expected = Buffer.from(r?.secretHash ?? "00".repeat(32), "hex");
-    const ok = timingSafeEqual(hash(this.deps.serverSecret, secret), expected);
-    if (!r || !ok) return this.refuse(HookErrors.secretInvalid(), "invalid hook secret", from, r?.id);
-    if (r.revokedAt) return this.refuse(HookErrors.secretInvalid(), "revoked hook installation", from, r.id);
-    return r;
+    const record = id ? await installationStore.get(this.deps.db, id) : undefined;
+    const expected = Buffer.from(record?.secretHash ?? "00".repeat(32), "hex");
+    return { record, matches: timingSafeEqual(hash(this.deps.serverSecret, secret), expected) };
   }
 
   private async refuse(
