@@ -72,6 +72,21 @@ describe("loadConfig", () => {
     ["invalid enum", { AEGIS_LOG_LEVEL: "loud" }, undefined, /logLevel/],
     ["file that is not a mapping", {}, "- a\n- b\n", /mapping/],
     ["file that is not YAML", {}, "port: [1,\n", /not valid YAML/],
+    // Past 2^31 − 1 ms Node fires a timer at once: a heartbeat every millisecond, approvals denied at once.
+    [
+      "a heartbeat past Node's timer limit",
+      { AEGIS_SSE__HEARTBEAT_MS: "9999999999" },
+      undefined,
+      /sse.heartbeatMs.*at most 2147483647 ms/,
+    ],
+    [
+      "an approval timeout past it",
+      {},
+      "approvals:\n  timeoutSeconds: 99999999\n",
+      /approvals.timeoutSeconds.*at most 2147483 seconds/,
+    ],
+    ["a checkpoint interval past it", {}, "audit:\n  checkpointEverySeconds: 99999999\n", /checkpointEverySeconds/],
+    ["a start timeout past it", { AEGIS_RUNTIME__START_TIMEOUT_MS: "3000000000" }, undefined, /startTimeoutMs/],
   ];
   it.each(bad)("refuses %s with a clear message", (_name, env, yaml, message) => {
     const h = home();

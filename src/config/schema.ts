@@ -10,6 +10,24 @@ export const BudgetLimitSchema = z
   .strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
   .refine((b) => b.usd !== undefined || b.tokens !== undefined, "set usd, tokens or both");
 
+/** Node's timers hold at most 2^31 − 1 ms (about 24.8 days): a longer delay fires at once, every time. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const timerMs = () =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24 days): Node's timers fire at once past that`);
+const timerSeconds = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(
+      Math.floor(MAX_TIMER_MS / 1000),
+      `at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days): Node's timers fire at once past that`,
+    );
+
 export const ConfigSchema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(9100),
@@ -24,9 +42,9 @@ export const ConfigSchema = z.strictObject({
       /** Keep Claude Code from contacting anything but the model API. */
       disableNonessentialTraffic: z.boolean().default(true),
       /** How long a session may take to become ready before it is marked failed. */
-      startTimeoutMs: z.number().int().positive().default(60_000),
+      startTimeoutMs: timerMs().default(60_000),
       /** On shutdown, how long to wait for Claude Code processes to exit. */
-      shutdownGraceMs: z.number().int().positive().default(5_000),
+      shutdownGraceMs: timerMs().default(5_000),
     })
     .prefault({}),
   sessions: z
@@ -127,9 +145,9 @@ export const ConfigSchema = z.strictObject({
   approvals: z
     .strictObject({
       /** Deny a tool call nobody decided within this many seconds (0: wait for ever); a policy rule may set its own. */
-      timeoutSeconds: z.number().int().min(0).default(0),
+      timeoutSeconds: timerSeconds(0).default(0),
       /** Emit approval.waited when an approval has waited this long (0: never). */
-      waitWarningSeconds: z.number().int().min(0).default(300),
+      waitWarningSeconds: timerSeconds(0).default(300),
     })
     .prefault({}),
   audit: z
@@ -139,12 +157,12 @@ export const ConfigSchema = z.strictObject({
       /** Signed checkpoints are copied here, outside the database. Default <dataDir>/audit-checkpoints.ndjson */
       anchorFile: z.string().min(1).optional(),
       checkpointEveryRecords: z.number().int().positive().default(100),
-      checkpointEverySeconds: z.number().int().positive().default(60),
+      checkpointEverySeconds: timerSeconds(1).default(60),
     })
     .prefault({}),
   sse: z
     .strictObject({
-      heartbeatMs: z.number().int().positive().default(15_000),
+      heartbeatMs: timerMs().default(15_000),
       /** Events buffered per client before a slow client is disconnected. */
       queueLimit: z.number().int().positive().default(1000),
     })
