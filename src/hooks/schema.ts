@@ -1,4 +1,5 @@
 // Claude Code hook calls and hook installations.
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { CLIENT_ENV } from "../config/load";
 import { idSchema } from "../core/ids";
@@ -23,7 +24,14 @@ export type HookEvent = z.infer<typeof HookEventSchema>;
 /** What Claude Code POSTs; fields beyond these pass through untouched. */
 export const HookInputSchema = z.looseObject({
   session_id: z.string().min(1).max(200),
-  cwd: z.string().min(1).max(4096),
+  // As Claude Code sends it: absolute. Stored normalised, as the observed session's workDir.
+  cwd: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((p) => isAbsolute(p), "cwd must be an absolute path, as Claude Code sends it")
+    .refine((p) => !p.includes("\0"), "cwd must not contain a NUL character")
+    .transform((p) => resolve(p)),
   hook_event_name: HookEventSchema,
   transcript_path: z.string().max(4096).optional(),
   permission_mode: z.string().max(50).optional(),

@@ -43,6 +43,27 @@ async function newKey(aegis: TestAegis, name: string, tenant: string): Promise<s
   return r.body.token;
 }
 
+describe("hook input", () => {
+  it("takes only an absolute cwd without NUL, and stores it normalised as the observed session's workDir", async () => {
+    const aegis = await startServer({});
+    const secret = await installFor(aegis, aegis.adminToken, "cwd");
+    const stop = (cwd: string) => ({ session_id: `s-cwd-${cwd.length}`, cwd, hook_event_name: "Stop" });
+    for (const [cwd, message] of [
+      ["rel/dir", /absolute path/],
+      ["/tmp/\u0000x", /NUL/],
+    ] as const) {
+      const r = await hook(aegis, secret, stop(cwd));
+      expect(r.status, cwd).toBe(400);
+      expect(((await r.json()) as Json).error.message).toMatch(message);
+    }
+    const sessions = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    expect(sessions.body.items).toEqual([]);
+    expect((await hook(aegis, secret, stop(`${tmpdir()}/a/../b/./c`))).status).toBe(200);
+    const observed = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    expect(observed.body.items.map((s: Json) => s.workDir)).toEqual([join(tmpdir(), "b", "c")]);
+  });
+});
+
 describe("hook secrets are authentication", () => {
   it("bad secrets are audited as auth.failed and, past auth.maxFailuresPerMinute, answered 429 with Retry-After; a live secret still passes", async () => {
     const aegis = await startServer({ "auth.maxFailuresPerMinute": 3, logLevel: "debug" });
