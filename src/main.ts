@@ -59,9 +59,35 @@ export async function main(opts: { configFile?: string; overrides?: Record<strin
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
+/** What to fix, for the start-up failures the operator's settings cause; undefined for anything else. */
+export function startupHint(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  const where = e?.path ? ` (${e.path})` : "";
+  switch (e?.code) {
+    case "EADDRINUSE":
+      return `cannot listen on ${e.address}:${e.port}: something else listens there; stop it or choose another \`port\` (AEGIS_PORT, --port).`;
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+      return `cannot listen on host ${e.hostname ?? e.address}: give an address of this machine as \`host\` (AEGIS_HOST, --host).`;
+    case "EACCES":
+    case "EPERM":
+      return e.syscall === "listen"
+        ? `not allowed to listen on ${e.address}:${e.port}: ports below 1024 need privileges; choose another \`port\`.`
+        : `permission denied${where}: check \`dataDir\` (AEGIS_HOME) and the file paths under \`audit\`.`;
+    case "EEXIST":
+    case "ENOTDIR":
+    case "EISDIR":
+    case "ENOENT":
+      return `${e.code === "EISDIR" ? "a directory where a file belongs" : "a file where a directory belongs, or a missing parent"}${where}: check \`dataDir\` (AEGIS_HOME) and the file paths under \`audit\`.`;
+    default:
+      return undefined;
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err) => {
-    process.stderr.write(`aegis: failed to start: ${(err as Error).stack ?? err}\n`);
-    process.exit(1);
+    const hint = startupHint(err);
+    process.stderr.write(`aegis: failed to start: ${hint ?? (err as Error).stack ?? err}\n`);
+    process.exit(hint ? 2 : 1);
   });
 }

@@ -1,7 +1,7 @@
 // The `ag` command line: `ag` (or `ag serve`) runs the server; `ag init` prepares the data dir.
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { CLIENT_ENV } from "../config/load";
-import { main as serve } from "../main";
+import { main as serve, startupHint } from "../main";
 import { auditVerifyCommand } from "./audit";
 import { type HookFlags, hooksInstallCommand, hooksUninstallCommand } from "./hooks";
 import { initCommand } from "./init";
@@ -11,20 +11,31 @@ const program = new Command()
   .description("Aegis: a self-hosted control plane for Claude Code sessions")
   .showHelpAfterError();
 
+/** Digits only: parseInt would read "80abc" as 80. */
+const wholeNumber = (what: string) => (v: string) => {
+  if (!/^\d{1,9}$/.test(v.trim())) throw new InvalidArgumentError(`give ${what} as a whole number.`);
+  return Number(v);
+};
+
 const serveOptions = (cmd: Command) =>
   cmd
     .option("-c, --config <file>", "config file (YAML); default $AEGIS_HOME/config.yaml")
     .option("--host <host>", "address to bind (default 127.0.0.1)")
-    .option("-p, --port <port>", "port to listen on (default 9100)", (v) => Number.parseInt(v, 10));
+    .option("-p, --port <port>", "port to listen on (default 9100)", wholeNumber("the port"));
 
 type ServeFlags = { config?: string; host?: string; port?: number };
 const runServe = (flags: ServeFlags) =>
   serve({
     ...(flags.config ? { configFile: flags.config } : {}),
     overrides: {
-      ...(flags.host ? { host: flags.host } : {}),
+      ...(flags.host !== undefined ? { host: flags.host } : {}),
       ...(flags.port !== undefined ? { port: flags.port } : {}),
     },
+  }).catch((err: unknown) => {
+    const hint = startupHint(err);
+    if (!hint) throw err;
+    process.stderr.write(`ag: failed to start: ${hint}\n`);
+    process.exit(2);
   });
 
 serveOptions(program).action((flags: ServeFlags) => runServe(flags));
@@ -48,7 +59,7 @@ hooks
   .option(
     "--timeout <seconds>",
     "hook timeout (default: the server's hooks.timeoutSeconds); permission requests are held until just before it",
-    (v) => Number.parseInt(v, 10),
+    wholeNumber("the timeout in seconds"),
   )
   .action((dir: string, flags: HookFlags) => hooksInstallCommand(dir, flags));
 hooks

@@ -1,6 +1,8 @@
 // The `ag` command as a user runs it: init, first start, startup errors.
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -126,5 +128,29 @@ describe("ag", () => {
     const r = await ag([], { AEGIS_HOME: h, HOME: h, ...env });
     expect(r.code).toBe(2);
     expect(r.out).toMatch(message);
+  });
+  it("says what to fix when the port is taken, the host is empty or a flag is not a number", async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const h = home();
+      const inUse = await ag(["serve", "--port", String(port)], { AEGIS_HOME: h, HOME: h });
+      expect(inUse.code).toBe(2);
+      expect(inUse.out).toContain(`cannot listen on 127.0.0.1:${port}: something else listens there`);
+      expect(inUse.out).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      taken.close();
+    }
+    const h = home();
+    const junk = await ag(["serve", "--port", "80abc"], { AEGIS_HOME: h, HOME: h });
+    expect(junk.code).not.toBe(0);
+    expect(junk.out).toContain("give the port as a whole number");
+    const empty = await ag(["serve", "--host", ""], { AEGIS_HOME: h, HOME: h });
+    expect(empty.code).toBe(2);
+    expect(empty.out).toMatch(/host/);
+    const timeout = await ag(["hooks", "install", h, "--timeout", "5abc", "--key", "x"], { HOME: h });
+    expect(timeout.code).not.toBe(0);
+    expect(timeout.out).toContain("give the timeout in seconds as a whole number");
   });
 });
