@@ -1,7 +1,7 @@
 // `ag hooks install [dir]` / `ag hooks uninstall [dir]`: put a Claude Code project under Aegis.
 import { resolve } from "node:path";
 import { CLIENT_ENV } from "../config/load";
-import { CreatedInstallationSchema, HOOK_SECRET_ENV, installHooks, uninstallHooks } from "../hooks";
+import { CreatedInstallationSchema, checkHooksFile, HOOK_SECRET_ENV, installHooks, uninstallHooks } from "../hooks";
 
 export interface HookFlags {
   server: string;
@@ -16,12 +16,19 @@ export async function hooksInstallCommand(dir: string | undefined, flags: HookFl
   if (!key) throw new Error("an API key is needed: pass --key or set AEGIS_API_KEY (operator or admin)");
   if (flags.timeout !== undefined && !(Number.isInteger(flags.timeout) && flags.timeout >= 1 && flags.timeout <= 3600))
     throw new Error("--timeout must be a whole number of seconds from 1 to 3600");
-  const res = await fetch(`${flags.server.replace(/\/$/, "")}/v1/hooks/installations`, {
+  // Before the server registers anything: a file we cannot edit must not leave an installation behind.
+  checkHooksFile(project);
+  const server = flags.server.replace(/\/$/, "");
+  const res = await fetch(`${server}/v1/hooks/installations`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: JSON.stringify({ name: project }),
+  }).catch((err: Error & { cause?: Error }) => {
+    throw new Error(
+      `cannot reach the Aegis server at ${server} (${err.cause?.message ?? err.message}); check --server`,
+    );
   });
-  const json = (await res.json()) as { error?: { message?: string } };
+  const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
   const created = CreatedInstallationSchema.safeParse(json);
   if (!res.ok || !created.success) throw new Error(`the server refused: ${json.error?.message ?? res.status}`);
   const body = created.data;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HookEventSchema } from "./schema";
-import { installHooks, settingsPath, uninstallHooks } from "./settings-file";
+import { checkHooksFile, installHooks, settingsPath, uninstallHooks } from "./settings-file";
 
 const dirs: string[] = [];
 const project = () => {
@@ -56,5 +56,28 @@ describe("hook settings file", () => {
     uninstallHooks(dir);
     expect(existsSync(settingsPath(dir))).toBe(false);
     expect(uninstallHooks(dir)).toBe(0);
+  });
+  it("refuses, naming the file and what is wrong, a settings file it cannot edit, and changes nothing", () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{"hooks":"str"}', /is not a settings file Claude Code reads \(hooks: /],
+      ['{"hooks":{"PreToolUse":5}}', /hooks\.PreToolUse: /],
+      ["{oops", /is not valid JSON \(.*\); fix or remove it/],
+      ["[1]", /does not hold a JSON object/],
+    ];
+    for (const [text, message] of cases) {
+      const dir = project();
+      mkdirSync(join(dir, ".claude"));
+      writeFileSync(settingsPath(dir), text);
+      expect(() => checkHooksFile(dir), text).toThrow(message);
+      expect(() => installHooks(dir, { serverUrl: "http://127.0.0.1:9100", timeoutSeconds: 60 }), text).toThrow(
+        message,
+      );
+      expect(() => uninstallHooks(dir), text).toThrow(message);
+      expect(() => checkHooksFile(dir)).toThrow(settingsPath(dir));
+      expect(readFileSync(settingsPath(dir), "utf8")).toBe(text);
+    }
+    const file = join(project(), "a-file");
+    writeFileSync(file, "x");
+    expect(() => checkHooksFile(file)).toThrow(/is not a directory/);
   });
 });

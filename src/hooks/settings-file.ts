@@ -1,7 +1,8 @@
 // Writes and removes Aegis's HTTP hooks in a project's `.claude/settings.local.json`.
 // Our entries are the ones that send the X-Aegis-Hook-Secret header; nothing else is touched.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { HOOK_SECRET_ENV, type HookEvent, HookEventSchema } from "./schema";
 
 const HEADER = "X-Aegis-Hook-Secret";
@@ -23,12 +24,40 @@ type Settings = Record<string, unknown> & { hooks?: Record<string, Matcher[]> };
 
 export const settingsPath = (dir: string) => join(dir, ".claude", "settings.local.json");
 
+/** The part of a settings file this code walks; everything else in it is kept as it is. */
+const SettingsShape = z.looseObject({
+  hooks: z
+    .record(
+      z.string(),
+      z.array(z.looseObject({ matcher: z.string().optional(), hooks: z.array(z.looseObject({ type: z.string() })) })),
+    )
+    .optional(),
+});
+
 function read(file: string): Settings {
   if (!existsSync(file)) return {};
-  const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON (${(err as Error).message}); fix or remove it, then run this again`);
+  }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
     throw new Error(`${file} does not hold a JSON object`);
+  const shape = SettingsShape.safeParse(parsed);
+  if (!shape.success) {
+    const issue = shape.error.issues[0];
+    throw new Error(
+      `${file} is not a settings file Claude Code reads (${issue?.path.join(".") || "(root)"}: ${issue?.message}); fix it, then run this again`,
+    );
+  }
   return parsed as Settings;
+}
+
+/** Throws, saying what to fix, when `dir` or its settings file could not take our hooks; writes nothing. */
+export function checkHooksFile(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+  read(settingsPath(dir));
 }
 
 const ours = (h: HttpHook) => h.type === "http" && h.headers !== undefined && HEADER in h.headers;

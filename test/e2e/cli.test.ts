@@ -1,6 +1,6 @@
 // The `ag` command as a user runs it: init, first start, startup errors.
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -152,5 +152,14 @@ describe("ag", () => {
     const timeout = await ag(["hooks", "install", h, "--timeout", "5abc", "--key", "x"], { HOME: h });
     expect(timeout.code).not.toBe(0);
     expect(timeout.out).toContain("give the timeout in seconds as a whole number");
+    // The settings file is checked before the server registers anything (here no server listens at all).
+    mkdirSync(join(h, ".claude"), { recursive: true });
+    writeFileSync(join(h, ".claude", "settings.local.json"), '{"hooks":"str"}');
+    const badFile = await ag(["hooks", "install", h, "--key", "x", "--server", "http://127.0.0.1:1"], { HOME: h });
+    expect(badFile.code).not.toBe(0);
+    expect(badFile.out).toContain("settings.local.json is not a settings file Claude Code reads");
+    rmSync(join(h, ".claude"), { recursive: true });
+    const down = await ag(["hooks", "install", h, "--key", "x", "--server", "http://127.0.0.1:1"], { HOME: h });
+    expect(down.out).toContain("cannot reach the Aegis server at http://127.0.0.1:1");
   });
 });
