@@ -165,6 +165,21 @@ describe("audit trail", () => {
     ]);
     expect(cutResult.code).toBe(1);
     expect(cutResult.out).toContain("TAMPERED");
+    // Cut down to nothing, an export vouches for nothing: it does not pass.
+    writeFileSync(join(dir, "empty.ndjson"), "");
+    const empty = await agVerify(join(dir, "empty.ndjson"));
+    expect(empty.code).toBe(1);
+    expect(empty.out).toContain("NOTHING VERIFIED");
+    // A key file that is not a public key is named as such.
+    const notKey = await run(process.execPath, [
+      join(ROOT, "bin", "ag.js"),
+      "audit",
+      "verify",
+      file,
+      "--public-key",
+      file,
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect(notKey).toMatchObject({ code: 1, stderr: expect.stringContaining("is not a PEM public key") });
 
     const filtered = await fetch(`${aegis.url}/v1/audit?format=ndjson&action=session.kill`, {
       headers: bearer(aegis.adminToken),
