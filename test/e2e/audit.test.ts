@@ -1,7 +1,7 @@
 // The audit trail over the real server: what is recorded, filters, export, offline and online
 // verification, tamper detection, and fail-closed writes.
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -131,6 +131,11 @@ describe("audit trail", () => {
     const verify = await aegis.api<Json>("GET", "/v1/audit/verify");
     expect(verify.body).toMatchObject({ ok: true });
     expect(verify.body.checkpointsVerified).toBeGreaterThan(0);
+    // The signed checkpoints and the public key, the same key the offline verifier takes.
+    const checkpoints = await aegis.api<Json>("GET", "/v1/audit/checkpoints");
+    expect(checkpoints.status).toBe(200);
+    expect(checkpoints.body.items.length).toBe(verify.body.checkpointsVerified);
+    expect(checkpoints.body.publicKeyPem).toBe(readFileSync(join(aegis.dataDir, "audit-signing.key.pub"), "utf8"));
 
     const nd = await fetch(`${aegis.url}/v1/audit?format=ndjson`, { headers: bearer(aegis.adminToken) });
     expect(nd.headers.get("content-type")).toContain("application/x-ndjson");
