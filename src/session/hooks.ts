@@ -13,6 +13,8 @@ import {
   observedToolCall,
   observedToolResult,
 } from "./observed";
+import { isLive } from "./status";
+import { sessionStore } from "./store";
 
 export type HookResponse = Record<string, unknown>;
 
@@ -27,6 +29,11 @@ export async function onHook(
   h: HookInput,
   deadlineMs: number,
 ): Promise<HookResponse> {
+  // A session Aegis started loads the project's settings too, hooks included. Aegis drives it already
+  // (its tool calls reach canUseTool), so its hooks are acknowledged and nothing more: no second,
+  // observed session beside it.
+  const managed = await sessionStore.byClaudeSession(ctx.db, h.session_id, "managed");
+  if (managed && isLive(managed.status)) return {};
   const live = await observedSession(ctx, owner, h.session_id, h.cwd);
   try {
     return await answer(ctx, live, h, deadlineMs);

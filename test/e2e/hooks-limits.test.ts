@@ -64,6 +64,23 @@ describe("hook input", () => {
   });
 });
 
+describe("hooks from a session Aegis started", () => {
+  it("are acknowledged without a second, observed session beside it", async () => {
+    const aegis = await startServer({});
+    const secret = await installFor(aegis, aegis.adminToken, "managed");
+    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: tmpdir(), reuse: false });
+    expect(created.status).toBe(201);
+    const claudeSessionId = created.body.claudeSessionId as string;
+    expect(claudeSessionId).toBeTruthy();
+    const r = await hook(aegis, secret, { session_id: claudeSessionId, cwd: tmpdir(), hook_event_name: "Stop" });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({});
+    const sessions = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    expect(sessions.body.items.map((s: Json) => s.id)).toEqual([created.body.id]);
+    await aegis.api("DELETE", `/v1/sessions/${created.body.id}`);
+  });
+});
+
 describe("hook secrets are authentication", () => {
   it("bad secrets are audited as auth.failed and, past auth.maxFailuresPerMinute, answered 429 with Retry-After; a live secret still passes", async () => {
     const aegis = await startServer({ "auth.maxFailuresPerMinute": 3, logLevel: "debug" });
