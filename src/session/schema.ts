@@ -9,7 +9,7 @@ import { SessionStatusSchema } from "./status";
 const PromptText = z
   .string()
   .max(1_000_000)
-  .refine((t) => t.trim() !== "", "the prompt is empty or only whitespace; send some text");
+  .refine((t) => /\S/.test(t), "the prompt is empty or only whitespace; send some text");
 
 export const SessionNameSchema = z
   .string()
