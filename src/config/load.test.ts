@@ -95,6 +95,18 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ env: { AEGIS_HOME: h, ...env } })).toThrow(message);
   });
 
+  it("takes a variable for a text key as written, and names the variable when a value is wrong", () => {
+    const h = home();
+    const digits = "123456789012345678901234567890";
+    const c = loadConfig({
+      env: { AEGIS_HOME: h, AEGIS_AUTH_TOKEN: digits, AEGIS_GATEWAY__UPSTREAM__API_KEY: "1e999", AEGIS_PORT: "9200" },
+    }).config;
+    expect(c.auth.token).toBe(digits);
+    expect(c.gateway.upstream.apiKey).toBe("1e999");
+    expect(c.port).toBe(9200);
+    expect(() => loadConfig({ env: { AEGIS_HOME: h, AEGIS_PORT: "high" } })).toThrow(/port \(set by AEGIS_PORT\)/);
+  });
+
   it("refuses a missing explicit config file", () => {
     expect(() => loadConfig({ env: { AEGIS_CONFIG: "/nope/aegis.yaml" } })).toThrow(/not found/);
   });

@@ -49,6 +49,28 @@ export function configKeyPaths(schema: z.ZodType = ConfigSchema, prefix: string[
   return out;
 }
 
+/** The schema at `path` with defaults and optionality taken off; undefined past its end. */
+function schemaAt(path: string[], schema: z.ZodType = ConfigSchema): z.ZodType | undefined {
+  const bare = (s: z.ZodType | undefined): z.ZodType | undefined => {
+    let node = s;
+    while (
+      node instanceof z.ZodDefault ||
+      node instanceof z.ZodPrefault ||
+      node instanceof z.ZodOptional ||
+      node instanceof z.ZodNullable
+    ) {
+      node = node.unwrap() as z.ZodType;
+    }
+    return node;
+  };
+  let node = bare(schema);
+  for (const key of path) {
+    if (!(node instanceof z.ZodObject)) return undefined;
+    node = bare((node.shape as Record<string, z.ZodType>)[key]);
+  }
+  return node;
+}
+
 /** Maps every settable key path to its AEGIS_* name, derived from the schema itself. */
 const envKeys = () => new Map(configKeyPaths().map((path) => [toEnvName(path), path]));
 
@@ -62,8 +84,12 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[path[path.length - 1] as string] = value;
 }
 
-function formatIssues(error: z.ZodError, source: string): string {
-  const lines = error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
+function formatIssues(error: z.ZodError, source: string, fromEnv = new Map<string, string>()): string {
+  const lines = error.issues.map((i) => {
+    const key = i.path.join(".");
+    const variable = fromEnv.get(key);
+    return `  - ${key || "(root)"}${variable ? ` (set by ${variable})` : ""}: ${i.message}`;
+  });
   return `Invalid configuration (${source}):\n${lines.join("\n")}`;
 }
 
@@ -99,6 +125,8 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; file: stri
   if (!fromFile.success) throw new ConfigError(formatIssues(fromFile.error, file));
 
   const keys = envKeys();
+  /** Which variable set each key path, so a message can name it. */
+  const fromEnv = new Map<string, string>();
   for (const [name, path] of Object.entries(ENV_ALIASES)) keys.set(name, path);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith("AEGIS_") || NON_CONFIG_ENV.has(name) || value === undefined) continue;
@@ -106,18 +134,23 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; file: stri
     if (!path) {
       throw new ConfigError(`Unknown environment variable ${name}. Known: ${[...keys.keys()].sort().join(", ")}`);
     }
-    // YAML scalars give numbers and booleans their types; `{…}` and `[…]` give maps and lists.
-    let parsedValue: unknown;
-    try {
-      parsedValue = parseYaml(value);
-    } catch {
-      parsedValue = value;
+    // YAML scalars give numbers and booleans their types; `{…}` and `[…]` give maps and lists. A key
+    // that takes text takes the value as written: a token of digits is not a number.
+    const target = schemaAt(path);
+    let parsedValue: unknown = value;
+    if (!(target instanceof z.ZodString || target instanceof z.ZodEnum)) {
+      try {
+        parsedValue = parseYaml(value);
+      } catch {
+        parsedValue = value;
+      }
     }
     setPath(raw, path, parsedValue);
+    fromEnv.set(path.join("."), name);
   }
   for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw, k.split("."), v);
 
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error, "environment"));
+  if (!result.success) throw new ConfigError(formatIssues(result.error, "environment", fromEnv));
   return { config: result.data, file: existsSync(file) ? file : undefined };
 }
