@@ -107,7 +107,8 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ env: { AEGIS_HOME: h, AEGIS_PORT: "high" } })).toThrow(/port \(set by AEGIS_PORT\)/);
   });
 
-  it("refuses a missing explicit config file", () => {
+  it("refuses a missing explicit config file, or a directory in its place", () => {
     expect(() => loadConfig({ env: { AEGIS_CONFIG: "/nope/aegis.yaml" } })).toThrow(/not found/);
+    expect(() => loadConfig({ env: { AEGIS_CONFIG: home() } })).toThrow(/is a directory; name the YAML file itself/);
   });
 });

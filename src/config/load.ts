@@ -1,5 +1,5 @@
 // Loads the configuration: defaults < YAML file < AEGIS_* environment, validated as one object.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -107,6 +107,8 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; file: stri
   const explicit = opts.file ?? env.AEGIS_CONFIG;
   const file = explicit ? resolve(explicit) : join(home, "config.yaml");
   if (explicit && !existsSync(file)) throw new ConfigError(`Config file not found: ${file}`);
+  if (existsSync(file) && statSync(file).isDirectory())
+    throw new ConfigError(`Config file ${file} is a directory; name the YAML file itself`);
   if (existsSync(file)) {
     let parsed: unknown;
     try {
