@@ -28,9 +28,11 @@ export async function hooksInstallCommand(dir: string | undefined, flags: HookFl
       `cannot reach the Aegis server at ${server} (${err.cause?.message ?? err.message}); check --server`,
     );
   });
-  const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  const json = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
   const created = CreatedInstallationSchema.safeParse(json);
-  if (!res.ok || !created.success) throw new Error(`the server refused: ${json.error?.message ?? res.status}`);
+  if (json?.error?.message) throw new Error(`the server refused: ${json.error.message}`);
+  if (!res.ok || !created.success)
+    throw new Error(`${server} did not answer as an Aegis server does (HTTP ${res.status}); check --server`);
   const body = created.data;
   // The file also tells the server this timeout (a header), so a held permission request is answered before it.
   const timeoutSeconds = flags.timeout ?? body.timeoutSeconds;

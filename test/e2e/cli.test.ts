@@ -161,5 +161,15 @@ describe("ag", () => {
     rmSync(join(h, ".claude"), { recursive: true });
     const down = await ag(["hooks", "install", h, "--key", "x", "--server", "http://127.0.0.1:1"], { HOME: h });
     expect(down.out).toContain("cannot reach the Aegis server at http://127.0.0.1:1");
+    // Something that is not Aegis answering (here a bare web server).
+    const web = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!DOCTYPE html>"));
+    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+      const notAegis = await ag(["hooks", "install", h, "--key", "x", "--server", url], { HOME: h });
+      expect(notAegis.out).toContain(`${url} did not answer as an Aegis server does (HTTP 200); check --server`);
+    } finally {
+      web.close();
+    }
   });
 });
