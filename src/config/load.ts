@@ -35,12 +35,23 @@ const ENV_ALIASES: Record<string, string[]> = { AEGIS_HOME: ["dataDir"], AEGIS_A
 const toEnvName = (path: string[]) =>
   `AEGIS_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("__")}`;
 
+/** `schema` with defaults and optionality taken off. */
+function bare<S extends z.ZodType | undefined>(schema: S): z.ZodType | S {
+  let node: z.ZodType | S = schema;
+  while (
+    node instanceof z.ZodDefault ||
+    node instanceof z.ZodPrefault ||
+    node instanceof z.ZodOptional ||
+    node instanceof z.ZodNullable
+  ) {
+    node = node.unwrap() as z.ZodType;
+  }
+  return node;
+}
+
 /** Every key path the schema accepts, each object's own path before its keys'. */
 export function configKeyPaths(schema: z.ZodType = ConfigSchema, prefix: string[] = []): string[][] {
-  let inner: z.ZodType = schema;
-  while (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) {
-    inner = inner.unwrap() as z.ZodType;
-  }
+  const inner = bare(schema);
   if (!(inner instanceof z.ZodObject)) return [prefix];
   const out = prefix.length > 0 ? [prefix] : [];
   for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
@@ -51,19 +62,7 @@ export function configKeyPaths(schema: z.ZodType = ConfigSchema, prefix: string[
 
 /** The schema at `path` with defaults and optionality taken off; undefined past its end. */
 function schemaAt(path: string[], schema: z.ZodType = ConfigSchema): z.ZodType | undefined {
-  const bare = (s: z.ZodType | undefined): z.ZodType | undefined => {
-    let node = s;
-    while (
-      node instanceof z.ZodDefault ||
-      node instanceof z.ZodPrefault ||
-      node instanceof z.ZodOptional ||
-      node instanceof z.ZodNullable
-    ) {
-      node = node.unwrap() as z.ZodType;
-    }
-    return node;
-  };
-  let node = bare(schema);
+  let node: z.ZodType | undefined = bare(schema);
   for (const key of path) {
     if (!(node instanceof z.ZodObject)) return undefined;
     node = bare((node.shape as Record<string, z.ZodType>)[key]);

@@ -18,14 +18,15 @@ const timerMs = () =>
     .int()
     .positive()
     .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24 days): Node's timers fire at once past that`);
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 const timerSeconds = (min: number) =>
   z
     .number()
     .int()
     .min(min)
     .max(
-      Math.floor(MAX_TIMER_MS / 1000),
-      `at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days): Node's timers fire at once past that`,
+      MAX_TIMER_SECONDS,
+      `at most ${MAX_TIMER_SECONDS} seconds (about 24 days): Node's timers fire at once past that`,
     );
 
 export const ConfigSchema = z.strictObject({
