@@ -236,16 +236,34 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Seven event inserts a turn kept two B-trees nobody reads: AUTOINCREMENT's sqlite_sequence row
+  // and a unique index on the id (events are found by seq). Without AUTOINCREMENT the next seq is
+  // the largest plus one, so it still never goes back while the newest event stays: nothing deletes
+  // events, and anything that ever prunes them must keep the newest.
+  "0013_lean_events": {
+    async up(db: Kysely<unknown>) {
+      await sql`create table events_next (
+        seq integer primary key, id text not null, type text not null,
+        session_id text, time text not null, data text not null)`.execute(db);
+      await sql`insert into events_next (seq, id, type, session_id, time, data)
+        select seq, id, type, session_id, time, data from events order by seq`.execute(db);
+      await sql`drop table events`.execute(db);
+      await sql`alter table events_next rename to events`.execute(db);
+      await sql`delete from sqlite_sequence where name = 'events'`.execute(db);
+      await db.schema.createIndex("events_session").on("events").columns(["session_id", "seq"]).execute();
+    },
+  },
 };
 
-export async function migrate(db: Db): Promise<void> {
+/** `upTo` stops after that migration: a database as an older release left it (for upgrade tests). */
+export async function migrate(db: Db, upTo?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     // Parallel branches add numbered migrations; run each once, whatever order they landed in.
     allowUnorderedMigrations: true,
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ""} failed: ${String(error)}`);
