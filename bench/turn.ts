@@ -1,16 +1,13 @@
 // Benchmark: turn latency and session start-to-ready, Aegis (REST + SSE) vs the bare Agent SDK, same scripted model.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Options, type Query, query, type SDKMessage, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
-import { Agent, request } from "undici";
 import { AsyncQueue } from "../src/core/async-queue";
-import { startAegis, type TestAegis } from "../test/support/aegis";
-import { makeClaudeEnv } from "../test/support/claude-env";
 import { type ModelServer, startModelServer } from "../test/support/model-server";
-import { startServerProcess, writeConfig } from "../test/support/server-process";
+import { type BenchAegis, send, startBenchAegis } from "./aegis";
 import { alternate } from "./alternate";
 import { EventStream, type StreamEvent } from "./event-stream";
 import { type Relay, startRelay, startRelayProcess } from "./relay";
@@ -60,87 +57,24 @@ interface Turn {
   atModel: number;
   /** last answer ended → the reply seen by the client */
   fromModel: number;
+  /** CPU (user + system) this process spent between send and reply seen */
+  cpu: number;
 }
 let model: ModelServer;
 
-/** The Aegis server's process, when it runs in its own (BENCH_SERVER=process). */
-let serverPid: number | undefined;
-/** User + system CPU the server process has used, from /proc (Linux), in ms. */
-function serverCpuMs(): number | undefined {
-  if (serverPid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${serverPid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
-}
-function split(t0: number, t1: number): Turn {
+/** This process's CPU time so far, in ms. */
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+function split(t0: number, t1: number, cpu: number): Turn {
   const reqs = model.requests.filter((r) => r.kind === "turn" && r.receivedHr >= t0 && r.receivedHr <= t1);
   const first = Math.min(...reqs.map((r) => r.receivedHr));
   const last = Math.max(...reqs.map((r) => r.answeredHr ?? t1));
-  return { ms: t1 - t0, toModel: first - t0, atModel: last - first, fromModel: t1 - last };
+  return { ms: t1 - t0, toModel: first - t0, atModel: last - first, fromModel: t1 - last, cpu };
 }
 
 // ---------- Aegis ----------
-/** What the bench needs of a server, in this process or in its own. */
-type BenchAegis = Pick<TestAegis, "url" | "adminToken" | "api" | "claude"> & { close(): Promise<void> };
-
-/** Aegis as `npm start` runs it: its own process, so its work does not share the bench's event loop. */
-async function aegisProcess(modelUrl: string, gateway: boolean): Promise<BenchAegis> {
-  const dataDir = freshDir();
-  const claude = makeClaudeEnv(modelUrl);
-  const adminToken = `bench-admin-${randomUUID()}`;
-  writeConfig(dataDir, {
-    port: 0,
-    logLevel: "warn",
-    runtime: { env: claude.env },
-    auth: { token: adminToken, requestsPerMinute: 1_000_000 },
-    security: { allowedWorkDirs: [tmpdir()] },
-    gateway: { enabled: gateway },
-  });
-  const proc = await startServerProcess(dataDir);
-  serverPid = proc.child.pid;
-  const api: TestAegis["api"] = async (method, path, body, headers = {}) => {
-    const res = await fetch(proc.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : {}) as never, headers: res.headers };
-  };
-  return {
-    url: proc.url,
-    adminToken,
-    api,
-    claude,
-    async close() {
-      proc.child.kill("SIGTERM");
-      await proc.exited;
-      claude.cleanup();
-    },
-  };
-}
-/**
- * The timed POST goes through undici's request() on a keep-alive agent, as a latency-minded client
- * would send it; fetch() adds its own overhead of a few tenths of a millisecond that is not Aegis's.
- */
-const client = new Agent({ keepAliveTimeout: 60_000 });
-async function send(aegis: Pick<BenchAegis, "url" | "adminToken">, path: string, body: unknown) {
-  const res = await request(aegis.url + path, {
-    method: "POST",
-    dispatcher: client,
-    headers: { authorization: `Bearer ${aegis.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.statusCode, body: (await res.body.json()) as unknown };
-}
-
 const createSession = (aegis: BenchAegis) =>
   ok(aegis.api<{ id: string }>("POST", "/v1/sessions", { workDir: freshDir(), reuse: false }), 201, "create session");
 
@@ -162,13 +96,15 @@ class AegisSession {
   async turn(text: string): Promise<Turn> {
     const from = this.sse.lastSeq;
     const done = this.sse.after(from, (e) => e.event === "message.completed", "message.completed");
+    const c0 = cpuNow();
     const t0 = performance.now();
     await ok(send(this.aegis, `/v1/sessions/${this.id}/messages`, { text }), 202, "send message");
     const e = await done;
     const t1 = performance.now();
+    const cpu = cpuNow() - c0;
     if (e.data.data.text !== REPLY) throw new Error(`Aegis: unexpected reply ${JSON.stringify(e.data.data.text)}`);
     await this.sse.after(from, idle("turn completed"), "turn end");
-    return split(t0, t1);
+    return split(t0, t1, cpu);
   }
 
   async close() {
@@ -205,6 +141,7 @@ class RelaySession {
   async turn(text: string): Promise<Turn> {
     const from = this.sse.lastSeq;
     const done = this.sse.after(from, (e) => e.event === "message.completed", "message.completed");
+    const c0 = cpuNow();
     const t0 = performance.now();
     await ok(
       send({ url: this.relay.url, adminToken: "" }, `/sessions/${this.id}/messages`, { text }),
@@ -213,9 +150,10 @@ class RelaySession {
     );
     const e = await done;
     const t1 = performance.now();
+    const cpu = cpuNow() - c0;
     if (e.data.data.text !== REPLY) throw new Error(`relay: unexpected reply ${JSON.stringify(e.data.data.text)}`);
     await this.sse.after(from, (x) => x.event === "turn.ended", "relay turn end");
-    return split(t0, t1);
+    return split(t0, t1, cpu);
   }
 
   close() {
@@ -265,14 +203,16 @@ class BareSession {
     );
     const result = this.next((m) => m.type === "result");
     result.catch(() => {}); // awaited below unless the reply fails first
+    const c0 = cpuNow();
     const t0 = performance.now();
     this.input.push({ type: "user", message: { role: "user", content: text }, parent_tool_use_id: null });
     const m = await textMsg;
     const t1 = performance.now();
+    const cpu = cpuNow() - c0;
     const block = m.type === "assistant" && m.message.content.find((b) => b.type === "text");
     if (!block || block.text !== REPLY) throw new Error(`bare SDK: unexpected reply ${JSON.stringify(block)}`);
     await result;
-    return split(t0, t1);
+    return split(t0, t1, cpu);
   }
 
   async close() {
@@ -339,31 +279,17 @@ async function main() {
     const gateway = process.env.BENCH_GATEWAY !== "off";
     // BENCH_SERVER=process runs Aegis in its own process, as deployed; the default runs it in this one.
     const separate = process.env.BENCH_SERVER === "process";
-    let aegis: BenchAegis;
-    let version: string | undefined;
-    if (separate) {
-      aegis = await aegisProcess(model.url, gateway);
-      cleanup.push(() => aegis.close());
-      version = (await aegis.api<{ checks: { claudeCode: { version?: string } } }>("GET", "/v1/ready")).body.checks
-        .claudeCode.version;
-    } else {
-      const inProcess = await startAegis(model.url, { "gateway.enabled": gateway });
-      aegis = inProcess;
-      // close() removes its dirs, unless it throws first
-      cleanup.push(
-        () => inProcess.claude.cleanup(),
-        () => rmSync(inProcess.dataDir, { recursive: true, force: true }),
-      );
-      cleanup.push(() => inProcess.close());
-      const check = await inProcess.app.runtime.check();
-      if (!check.ok) throw new Error(`Claude Code unavailable: ${check.error}`);
-      version = check.version;
-    }
+    const aegis = await startBenchAegis(model.url, gateway, separate);
+    cleanup.push(() => aegis.close());
+    // With the gateway on, a second server without it splits the turn's extra time between the
+    // gateway's hop and the rest of Aegis, in the same run.
+    const direct = gateway ? await startBenchAegis(model.url, false, separate) : undefined;
+    if (direct) cleanup.push(() => direct.close());
     console.log(
       `model gateway: ${gateway ? "on (default)" : "off"} | Aegis server: ${separate ? "own process" : "in the bench process"}`,
     );
     const cpu = `${cpus().length} cpus (${cpus()[0]?.model.trim()})`;
-    console.log(`Claude Code ${version} | ${cpu} | Node ${process.version}`);
+    console.log(`Claude Code ${aegis.version} | ${cpu} | Node ${process.version}`);
     console.log(`turns: ${TURNS} after ${WARM_UP} to warm up, starts: ${STARTS} after one; each alternating\n`);
 
     // Turn time: one long-lived session each.
@@ -371,6 +297,8 @@ async function main() {
     cleanup.push(() => drain(sessions));
     const a = await AegisSession.open(aegis);
     sessions.push(() => a.close());
+    const d = direct ? await AegisSession.open(direct) : undefined;
+    if (d) sessions.push(() => d.close());
     const b = new BareSession(bareOptions(aegis));
     sessions.push(() => b.close());
     await b.ready();
@@ -384,21 +312,20 @@ async function main() {
       env: { ...relayOptions.env, ANTHROPIC_BASE_URL: relay.modelUrl },
     });
     sessions.push(() => r.close());
-    await alternate(
-      WARM_UP,
+    const arms = [
       () => a.turn("bench turn"),
       () => b.turn("bench turn"),
       () => r.turn("bench turn"),
-    );
-    const cpu0 = serverCpuMs();
-    const [turnA, turnB, turnR] = await alternate(
-      TURNS,
-      () => a.turn("bench turn"),
-      () => b.turn("bench turn"),
-      () => r.turn("bench turn"),
-    );
-    // The server idles through the bare and relay turns, so its CPU time is spent on the Aegis ones (warm-up included).
-    const serverCpu = cpu0 === undefined ? undefined : ((serverCpuMs() ?? cpu0) - cpu0) / (TURNS + 1);
+      ...(d ? [() => d.turn("bench turn")] : []),
+    ];
+    await alternate(WARM_UP, ...arms);
+    const cpu0 = aegis.cpuMs();
+    const turns = await alternate(TURNS, ...arms);
+    const [turnA = [], turnB = [], turnR = []] = turns;
+    const turnD = turns[3];
+    // The server idles through the other arms' turns, so its CPU time is spent on its own (warm-up included).
+    const cpu1 = aegis.cpuMs();
+    const serverCpu = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / (TURNS + 1);
     await drain(sessions);
 
     // Session start to ready, watched on the global event stream.
@@ -416,7 +343,13 @@ async function main() {
     row("  send → model", part(turnA, "toModel"), part(turnB, "toModel"), false);
     row("  at the model", part(turnA, "atModel"), part(turnB, "atModel"), false);
     row("  model → reply seen", part(turnA, "fromModel"), part(turnB, "fromModel"), false);
+    // Everything in this process: the model server and the client in every arm, and Aegis in its own.
+    row("  CPU, this process", part(turnA, "cpu"), part(turnB, "cpu"), false);
     if (serverCpu !== undefined) console.log(`${"  server CPU per turn".padEnd(22)}${cells(serverCpu)}`);
+    if (turnD) {
+      row("Aegis, no gateway", part(turnD, "ms"), part(turnB, "ms"), false);
+      row("  CPU, this process", part(turnD, "cpu"), part(turnB, "cpu"), false);
+    }
     // The floor: what the HTTP and SSE hops alone cost, with nothing stored or checked.
     const floor = separate
       ? `${gateway ? "relay+proxy" : "bare relay"}, own proc`
@@ -424,6 +357,14 @@ async function main() {
         ? "turn via relay + proxy"
         : "turn via bare relay";
     row(floor, part(turnR, "ms"), part(turnB, "ms"), false);
+    row("  CPU, this process", part(turnR, "cpu"), part(turnB, "cpu"), false);
+    if (turnD) {
+      // Aegis's own turn ÷ the same turn without the gateway's hop: what the gateway adds.
+      const share = median(part(turnA, "ms")) / median(part(turnD, "ms"));
+      console.log(
+        `${"gateway's share".padEnd(22)}${cells("", "", "", "", share.toFixed(2))}   Aegis ÷ Aegis, no gateway`,
+      );
+    }
     row(`start→ready (n=${STARTS})`, startA, startB);
   } finally {
     await drain(cleanup);
