@@ -1,6 +1,7 @@
 // Approval records: a tool call waiting for (or given) a human decision.
 import { z } from "zod";
 import { idSchema } from "../core/ids";
+import { wholeNumber } from "../core/whole-number";
 
 export const ApprovalStatusSchema = z.enum(["pending", "approved", "rejected", "cancelled", "expired"]);
 export type ApprovalStatus = z.infer<typeof ApprovalStatusSchema>;
@@ -65,7 +66,7 @@ export const ListApprovalsQuerySchema = z.strictObject({
   sessionId: idSchema("ses").optional(),
   tool: z.string().max(200).optional(),
   status: ApprovalStatusSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: wholeNumber(1, 500).prefault(100),
   cursor: idSchema("apr")
     .optional()
     .describe("nextCursor from the previous page (a cursor this API did not return is refused)."),

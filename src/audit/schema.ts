@@ -1,5 +1,6 @@
 // Audit trail shapes: records, append input, checkpoints, list filters and verification results.
 import { z } from "zod";
+import { wholeNumber, wholeSeq } from "../core/whole-number";
 
 /** Lowercase SHA-256 hex digest. */
 export const HashSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase SHA-256 hex digest");
@@ -83,14 +84,9 @@ export const AuditListFilterSchema = z.object({
   outcome: AuditOutcomeSchema.optional(),
   from: z.iso.datetime({ offset: true }).optional().describe("Inclusive lower bound on time."),
   to: z.iso.datetime({ offset: true }).optional().describe("Exclusive upper bound on time."),
-  afterSeq: z.coerce
-    .number<string | number>()
-    .int()
-    .nonnegative()
-    .optional()
-    .describe("Return records after this seq (paging)."),
+  afterSeq: wholeSeq().optional().describe("Return records after this seq (paging)."),
   // 1001: the API's largest page (1000) plus the one record that tells whether another page follows.
-  limit: z.coerce.number<string | number>().int().min(1).max(1001).default(100),
+  limit: wholeNumber(1, 1001).prefault(100),
 });
 export type AuditListFilter = z.input<typeof AuditListFilterSchema>;
 

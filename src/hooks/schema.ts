@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { CLIENT_ENV } from "../config/load";
 import { idSchema } from "../core/ids";
+import { wholeNumber } from "../core/whole-number";
 
 /** The hook events `ag hooks install` subscribes to. */
 export const HookEventSchema = z.enum([
@@ -73,11 +74,7 @@ export const CreatedInstallationSchema = InstallationSchema.extend({
 
 /** The hook's own timeout, which `ag hooks install` writes beside the secret; the server answers before it. */
 export const HookHeadersSchema = z.looseObject({
-  "x-aegis-hook-timeout": z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(3600)
+  "x-aegis-hook-timeout": wholeNumber(1, 3600)
     .optional()
     .describe(
       "The hook's timeout in seconds, as in the settings file: a held PermissionRequest is answered before it.",

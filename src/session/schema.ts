@@ -3,6 +3,7 @@ import { z } from "zod";
 import { PendingApprovalSchema } from "../approval";
 import { PermissionModeSchema } from "../config/schema";
 import { idSchema } from "../core/ids";
+import { wholeNumber } from "../core/whole-number";
 import { SessionStatusSchema } from "./status";
 
 /** A prompt: the model API refuses text that is only whitespace, so it is refused here, up front. */
@@ -106,7 +107,7 @@ export const ListSessionsQuerySchema = z.strictObject({
   status: SessionStatusSchema.optional(),
   workDir: z.string().optional(),
   name: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: wholeNumber(1, 200).prefault(50),
   cursor: idSchema("ses")
     .optional()
     .describe("nextCursor from the previous page (a cursor this API did not return is refused)."),
@@ -141,7 +142,7 @@ export const TranscriptItemSchema = z.object({
 export type TranscriptItem = z.infer<typeof TranscriptItemSchema>;
 
 export const PageQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: wholeNumber(1, 500).prefault(100),
   cursor: z
     .string()
     .regex(/^\d{1,15}$/, "must be a nextCursor this API returned")

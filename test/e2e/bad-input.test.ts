@@ -107,6 +107,18 @@ describe("bad input", () => {
     }
     const t = await aegis.api<Record<string, any>>("GET", "/v1/sessions?extra=1");
     expect(t.status).toBe(400);
+    // Numbers are digits: Number() would have read these as 16, 100, 5 and 0.
+    for (const [path, name] of [
+      ["/v1/sessions?limit=0x10", "limit"],
+      ["/v1/approvals?limit=1e2", "limit"],
+      ["/v1/audit?cursor=", "cursor"],
+      ["/v1/events?after=%205", "after"],
+    ] as const) {
+      const res = await aegis.api<Record<string, any>>("GET", path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.code).toBe("VALIDATION_FAILED");
+      expect(res.body.error.message, path).toMatch(new RegExp(`${name}.*must be a whole number from \\d+ to \\d+`));
+    }
     // The largest page the audit API offers (it asks the store for one more record).
     expect((await aegis.api("GET", "/v1/audit?limit=1000")).status).toBe(200);
     // A cursor no page returned is refused, the same way on every list (once: accepted silently, or 404).

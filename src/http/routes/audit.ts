@@ -13,6 +13,7 @@ import {
   toNdjson,
   VerifyResultSchema,
 } from "../../audit";
+import { wholeNumber, wholeSeq } from "../../core/whole-number";
 import { ErrorResponseSchema } from "../errors";
 import type { RouteDeps } from "./deps";
 
@@ -24,8 +25,8 @@ const AuditQuery = z.strictObject({
   outcome: z.enum(["ok", "denied", "error"]).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
-  cursor: z.coerce.number().int().nonnegative().optional().describe("nextCursor of the previous page."),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: wholeSeq().optional().describe("nextCursor of the previous page."),
+  limit: wholeNumber(1, 1000).prefault(100),
   format: z
     .enum(["json", "ndjson", "csv"])
     .default("json")

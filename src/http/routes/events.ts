@@ -1,6 +1,7 @@
 // Server-sent event streams: one session's events, or every session's.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { wholeSeq } from "../../core/whole-number";
 import { callerOf } from "../auth";
 import { ErrorResponseSchema } from "../errors";
 import { resumePoint, streamEvents } from "../sse";
@@ -12,7 +13,7 @@ const StreamQuery = z.strictObject({
     .string()
     .optional()
     .describe("A single-use token from POST /v1/auth/sse-token, for clients that cannot send headers."),
-  after: z.coerce.number().int().min(0).optional().describe("Replay events after this sequence (Last-Event-ID wins)."),
+  after: wholeSeq().optional().describe("Replay events after this sequence (Last-Event-ID wins)."),
 });
 const streamResponse = {
   200: z.string().describe("text/event-stream: a snapshot event, stored events after Last-Event-ID, then live events."),
