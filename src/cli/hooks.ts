@@ -16,9 +16,11 @@ export async function hooksInstallCommand(dir: string | undefined, flags: HookFl
   if (!key) throw new Error("an API key is needed: pass --key or set AEGIS_API_KEY (operator or admin)");
   if (flags.timeout !== undefined && !(Number.isInteger(flags.timeout) && flags.timeout >= 1 && flags.timeout <= 3600))
     throw new Error("--timeout must be a whole number of seconds from 1 to 3600");
+  const server = flags.server.replace(/\/$/, "");
+  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol))
+    throw new Error(`--server must be the server's http:// or https:// address, such as http://127.0.0.1:9100`);
   // Before the server registers anything: a file we cannot edit must not leave an installation behind.
   checkHooksFile(project);
-  const server = flags.server.replace(/\/$/, "");
   const res = await fetch(`${server}/v1/hooks/installations`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },

@@ -152,6 +152,11 @@ describe("ag", () => {
     const timeout = await ag(["hooks", "install", h, "--timeout", "5abc", "--key", "x"], { HOME: h });
     expect(timeout.code).not.toBe(0);
     expect(timeout.out).toContain("give the timeout in seconds as a whole number");
+    for (const bad of ["127.0.0.1:9100", "ftp://127.0.0.1", "http//x", ""]) {
+      const url = await ag(["hooks", "install", h, "--key", "x", "--server", bad], { HOME: h });
+      expect(url.code, bad).not.toBe(0);
+      expect(url.out).toContain("--server must be the server's http:// or https:// address");
+    }
     // The settings file is checked before the server registers anything (here no server listens at all).
     mkdirSync(join(h, ".claude"), { recursive: true });
     writeFileSync(join(h, ".claude", "settings.local.json"), '{"hooks":"str"}');
