@@ -2,6 +2,7 @@
 // Source: the model pages and the pricing page on platform.claude.com (standard API rates; batch,
 // fast mode and regional premiums are not modelled). A model missing here costs `null` (unknown),
 // never another model's price.
+import { truncateText } from "../core/truncate";
 
 export interface Rates {
   input: number;
@@ -72,6 +73,14 @@ export function modelKey(model: string): string | undefined {
   const legacy = /^claude-(\d)(?:-(\d))?-(opus|sonnet|haiku)(?:-\d{8})?(?:-latest)?$/.exec(m);
   if (legacy) return `${legacy[3]}-${legacy[1]}.${legacy[2] ?? "0"}`;
   return undefined;
+}
+
+/** Model names are short; the one a request names is kept to this (the client chooses it). */
+export const MODEL_NAME_MAX = 200;
+
+/** The model name as recorded: as given, cut with the truncation marker past MODEL_NAME_MAX. */
+export function recordedModel(model: string | null): string | null {
+  return model === null ? null : truncateText(model, MODEL_NAME_MAX).text;
 }
 
 export interface MeteredUsage {

@@ -16,7 +16,7 @@ import { DeferredWrites } from "./deferred";
 import { GatewayErrors } from "./errors";
 import { BudgetExceeded, ModelRequestMetered } from "./events";
 import { rateLimitHeaders, UsageMeter } from "./meter";
-import { costOf, type MeteredUsage } from "./prices";
+import { costOf, type MeteredUsage, recordedModel } from "./prices";
 import type { ForwardedBody } from "./request-body";
 import { type ModelRequestRecord, modelRequestStore, type Outcome } from "./store";
 import { GatewayTokens, type SessionGrant } from "./tokens";
@@ -334,7 +334,7 @@ export class ModelGateway {
       cacheWriteTokens: 0,
       cacheWrite1hTokens: 0,
     };
-    const model = r.meter?.model ?? base.body.model();
+    const model = recordedModel(r.meter?.model ?? base.body.model());
     const now = r.endedAt ?? this.deps.clock.monotonic();
     const firstToken = r.meter?.firstTokenAt ?? null;
     const record: ModelRequestRecord = {

@@ -579,6 +579,17 @@ describe("model gateway", () => {
     expect(failed.data.data.message).toContain("GATEWAY_UPSTREAM_UNREACHABLE");
     const summary = await dead.api<Json>("GET", "/v1/analytics/summary");
     expect(summary.body.gateway.errors).toBeGreaterThanOrEqual(1);
+    // The record names the model the request asked for, kept short: the client chooses that name.
+    const token = dead.app.gateway?.tokens.issue({ sessionId: s.body.id, tenant: "default", ownerKeyId: null }) ?? "";
+    const long = await fetch(`${dead.url}/gateway/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": token, "content-type": "application/json" },
+      body: JSON.stringify({ model: `claude-${"x".repeat(100_000)}`, max_tokens: 1, messages: [] }),
+    });
+    expect(long.status).toBe(502);
+    const metered = await deadSse.waitForType("gateway.request_metered", (d) => String(d.model).startsWith("claude-x"));
+    expect(metered.data.data.model).toHaveLength(200);
+    expect(metered.data.data.model).toMatch(/…\[truncated\]$/);
     deadSse.close();
   });
 
