@@ -74,9 +74,8 @@ function mapError(err: FastifyError, req?: FastifyRequest) {
       });
   }
   if (known) return send(known.status, known.code, known.message);
-  if (err instanceof SyntaxError || err.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
-    return send(400, "INVALID_JSON", "The body is not valid JSON.");
-  }
+  // Only a body the parser refused is the client's fault; a SyntaxError from anywhere else is ours (500).
+  if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY") return send(400, "INVALID_JSON", "The body is not valid JSON.");
   if (!isResponseSerializationError(err) && err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return send(err.statusCode, err.code ?? "BAD_REQUEST", err.message);
   }

@@ -12,6 +12,7 @@ export const JsonErrors = {
     400,
     `The JSON body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep; flatten it.`,
   ),
+  invalid: defineError("INVALID_JSON", 400, "The body is not valid JSON."),
   forbiddenKey: defineError(
     "INVALID_JSON",
     400,
@@ -51,7 +52,7 @@ export function registerJsonParser(app: FastifyInstance): void {
     const text = body.toString();
     parse(req, text, (err: Error | null, value?: unknown) => {
       // Fastify refuses prototype-poisoning keys with the same error as broken JSON: tell them apart.
-      if (err) return done(plainJson(text) ? JsonErrors.forbiddenKey() : err, undefined);
+      if (err) return done(plainJson(text) ? JsonErrors.forbiddenKey() : JsonErrors.invalid(), undefined);
       if (depthOf(value) > MAX_JSON_DEPTH) return done(JsonErrors.tooDeep(), undefined);
       done(null, value);
     });
