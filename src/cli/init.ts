@@ -26,6 +26,7 @@ runtime:
   disableNonessentialTraffic: true   # Claude Code contacts nothing but the model API
   startTimeoutMs: 60000     # a session not ready by then is marked failed
   shutdownGraceMs: 5000     # on shutdown, how long Claude Code processes get to exit
+  recheckMs: 10000          # started while Claude Code is unavailable: how often to look for it
 
 sessions:
   defaultPermissionMode: default   # default | acceptEdits | bypassPermissions | plan | dontAsk | auto

@@ -46,6 +46,8 @@ export const ConfigSchema = z.strictObject({
       startTimeoutMs: timerMs().default(60_000),
       /** On shutdown, how long to wait for Claude Code processes to exit. */
       shutdownGraceMs: timerMs().default(5_000),
+      /** After a restart with Claude Code unavailable, how often to check for it before resuming sessions. */
+      recheckMs: timerMs().default(10_000),
     })
     .prefault({}),
   sessions: z

@@ -177,31 +177,40 @@ async function settleOne(
     );
     // A decision committed first: it stands (and answers Claude Code), and this settles nothing.
     if (settled.length === 0) return false;
-    if (status === "expired") {
-      // Nobody decided in time, so Aegis denied the call: an automatic decision, recorded as one.
-      const at = ctx.clock.now().toISOString();
-      const data = {
-        approvalId: p.approvalId,
-        toolUseId: p.toolUseId,
-        toolName: p.toolName,
-        decision: "expired",
-        message,
-      };
-      const item = { id: newId("tri"), kind: "approval" as const, createdAt: at, updatedAt: at, data };
-      await sessionStore.addItem(tx.db, live.id, item);
-      tx.audit({
-        actor: { keyId: "system", role: null, tenant: null, ip: null },
-        action: "approval.expire",
-        target: { type: "session", id: live.id },
-        params: { ...data, waitMs: ctx.clock.monotonic() - p.requestedAt },
-        outcome: "ok",
-      });
-    }
+    // Nobody decided in time, so Aegis denied the call: an automatic decision, recorded as one.
+    if (status === "expired")
+      await recordExpiry(tx, live.id, p, message, ctx.clock.now().toISOString(), ctx.clock.monotonic() - p.requestedAt);
     await afterDecision(tx, ctx, live, p);
     return true;
   });
   if (won) live.approvals.delete(p.approvalId);
   return won;
+}
+
+/** An approval that expired (no decision in time, or a restart): its transcript item and audit record. */
+export async function recordExpiry(
+  tx: Tx,
+  sessionId: string,
+  p: { approvalId: string; toolUseId: string; toolName: string },
+  message: string,
+  at: string,
+  waitMs: number,
+): Promise<void> {
+  const data = { approvalId: p.approvalId, toolUseId: p.toolUseId, toolName: p.toolName, decision: "expired", message };
+  await sessionStore.addItem(tx.db, sessionId, {
+    id: newId("tri"),
+    kind: "approval",
+    createdAt: at,
+    updatedAt: at,
+    data,
+  });
+  tx.audit({
+    actor: { keyId: "system", role: null, tenant: null, ip: null },
+    action: "approval.expire",
+    target: { type: "session", id: sessionId },
+    params: { ...data, waitMs },
+    outcome: "ok",
+  });
 }
 
 async function expire(ctx: SessionContext, live: LiveSession, p: PendingDecision, seconds: number) {

@@ -32,7 +32,12 @@ export interface ActiveTurn {
   startedAt: number;
   firstTokenAt: number | null;
   interrupted: boolean;
+  /** Why an interrupt came from Aegis itself (the server stopping), when it did; else a person's. */
+  interruptedBy?: { code: string; message: string } | undefined;
   apiError: { code: string; message: string } | null;
+  /** Resolves once the turn's end is stored. */
+  ended: Promise<void>;
+  markEnded: () => void;
 }
 
 export interface LiveSession {

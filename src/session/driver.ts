@@ -78,7 +78,7 @@ export async function fail(ctx: SessionContext, live: LiveSession, code: string,
   await ctx.transact(async (tx) => {
     await flushDelta(within(ctx, tx), live);
     await settleApprovals(tx, ctx, live, "cancelled", `session failed: ${code}`);
-    await abandonUnfinished(tx, live.id, ctx.clock.now().toISOString(), message);
+    await abandonUnfinished(tx, live.id, ctx.clock.now().toISOString(), message, code);
     await dropUnsent(tx, live.id, `session failed: ${code}`, ctx.clock.now().toISOString());
     await transition(tx, ctx, live.id, "failed", { reason: code, error: { code, message } });
   });
@@ -245,7 +245,9 @@ export async function handleEvent(ctx: SessionContext, live: LiveSession, e: Run
       const durationMs = started ? Math.round(ctx.clock.monotonic() - started.startedAt) : null;
       await ctx.transact(async (tx) => {
         const item = await sessionStore.itemByRef(tx.db, live.id, e.toolUseId);
-        if (!item) return;
+        // A call completes once: one already closed (cancelled by a restart, while an observed
+        // session's Claude Code ran on) keeps its first outcome.
+        if (item?.data.status !== "running") return;
         const full = truncateText(e.output, ctx.config.transcript.maxItemChars);
         await sessionStore.updateItem(
           tx.db,

@@ -21,7 +21,7 @@ import { SessionCreated } from "./events";
 import { checkLimits } from "./guard";
 import { isLive } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { abandonUnfinished, beginTurn, storePrompt } from "./turn";
+import { AbandonCodes, abandonUnfinished, beginTurn, storePrompt } from "./turn";
 
 export interface Observer {
   keyId: string;
@@ -163,7 +163,7 @@ export async function observedEnd(ctx: SessionContext, live: LiveSession, reason
   live.closing = true;
   const settled = await ctx.transact(async (tx) => {
     const settled = await settleApprovals(tx, ctx, live, "cancelled", "the Claude Code session ended");
-    await abandonUnfinished(tx, live.id, ctx.clock.now().toISOString(), reason);
+    await abandonUnfinished(tx, live.id, ctx.clock.now().toISOString(), reason, AbandonCodes.sessionEnded);
     await transition(tx, ctx, live.id, "stopped", { reason: `ended: ${reason}` });
     return settled;
   });

@@ -31,7 +31,7 @@ import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { abandonUnfinished, dropUnsent, storePrompt } from "./turn";
+import { AbandonCodes, abandonUnfinished, dropUnsent, storePrompt } from "./turn";
 import { sessionView } from "./view";
 
 type Access = "read" | "act";
@@ -306,7 +306,7 @@ export class SessionService {
       const out = live ? await settleApprovals(tx, this.ctx, live, "cancelled", "session killed") : [];
       // Text Claude Code already streamed goes out before the session ends.
       if (live) await flushDelta(within(this.ctx, tx), live);
-      await abandonUnfinished(tx, s.id, this.ctx.clock.now().toISOString(), reason);
+      await abandonUnfinished(tx, s.id, this.ctx.clock.now().toISOString(), reason, AbandonCodes.killed);
       await dropUnsent(tx, s.id, `session ${reason}`, this.ctx.clock.now().toISOString());
       await transition(tx, this.ctx, s.id, "stopped", { reason });
       tx.audit(this.audit(caller, "session.kill", s.id, { reason }));

@@ -93,14 +93,16 @@ export const turnStore = {
     ]);
   },
 
-  /** Turns left running by a server that stopped without ending them. */
-  async abandonTurns(db: Db, sessionId: string, at: string, reason: string) {
-    await t(db)
+  /** Ends the session's running turns as interrupted (`code` says why); returns their ids. */
+  async abandonTurns(db: Db, sessionId: string, at: string, error: { code: string; message: string }) {
+    const rows = await t(db)
       .updateTable("turns")
-      .set({ status: "interrupted", ended_at: at, error_code: "SERVER_RESTARTED", error_message: reason })
+      .set({ status: "interrupted", ended_at: at, error_code: error.code, error_message: error.message })
       .where("session_id", "=", sessionId)
       .where("status", "=", "running")
+      .returning("id")
       .execute();
+    return rows.map((r) => r.id);
   },
 
   async turns(db: Db, sessionId: string): Promise<TurnRecord[]> {

@@ -45,12 +45,25 @@ export async function storePrompt(
   return itemId;
 }
 
+/** Why a turn never finished: stored on the turn, and its turn.failed event's code. */
+export const AbandonCodes = {
+  serverRestarted: "SERVER_RESTARTED",
+  killed: "SESSION_KILLED",
+  sessionEnded: "SESSION_ENDED",
+} as const;
+
 /**
- * The turn and tool calls that will never finish (kill, failure, restart): stored as ended with
- * the reason, and each tool call closed with a tool.completed event, so nothing stays `running`.
+ * The turn and tool calls that will never finish (kill, failure, restart): each tool call closed
+ * with a tool.completed event and the turn ended with `code` and the reason, as an error item and
+ * a turn.failed event, so nothing stays `running` and readers of the stream see the turn end.
  */
-export async function abandonUnfinished(tx: Tx, sessionId: string, at: string, reason: string): Promise<void> {
-  await sessionStore.abandonTurns(tx.db, sessionId, at, reason);
+export async function abandonUnfinished(
+  tx: Tx,
+  sessionId: string,
+  at: string,
+  reason: string,
+  code: string,
+): Promise<void> {
   for (const item of await sessionStore.abandonTools(tx.db, sessionId, reason, at)) {
     tx.emit(
       event(ToolCompleted, sessionId, {
@@ -63,6 +76,17 @@ export async function abandonUnfinished(tx: Tx, sessionId: string, at: string, r
         durationMs: null,
       }),
     );
+  }
+  for (const turnId of await sessionStore.abandonTurns(tx.db, sessionId, at, { code, message: reason })) {
+    const data = { turnId, code, message: reason };
+    await sessionStore.addItem(tx.db, sessionId, {
+      id: newId("tri"),
+      kind: "error",
+      createdAt: at,
+      updatedAt: at,
+      data,
+    });
+    tx.emit(event(TurnFailed, sessionId, { ...data, status: null }));
   }
 }
 
@@ -127,12 +151,18 @@ export function canStartTurn(live: LiveSession): boolean {
 
 /** Makes a new turn the session's running one (in memory; recordTurnStart stores it). */
 export function claimTurn(ctx: SessionContext, live: LiveSession): ActiveTurn {
-  const turn = {
+  let markEnded = () => {};
+  const ended = new Promise<void>((resolve) => {
+    markEnded = resolve;
+  });
+  const turn: ActiveTurn = {
     id: newId("trn"),
     startedAt: ctx.clock.monotonic(),
     firstTokenAt: null,
     interrupted: false,
     apiError: null,
+    ended,
+    markEnded,
   };
   live.turn = turn;
   return turn;
@@ -200,15 +230,33 @@ export async function endTurn(
   const turn = live.turn;
   live.turn = null;
   if (!turn) return;
-  const nowMono = ctx.clock.monotonic();
-  const at = ctx.clock.now().toISOString();
-  const usage = { ...e.usage, costUsd: e.costUsd };
   const failed = !e.ok || turn.apiError !== null;
   const error = !failed
     ? null
     : turn.interrupted
-      ? { code: "INTERRUPTED", message: "The turn was interrupted." }
+      ? (turn.interruptedBy ?? { code: "INTERRUPTED", message: "The turn was interrupted." })
       : (turn.apiError ?? { code: e.subtype.toUpperCase(), message: e.errors.join("; ") || e.text || e.subtype });
+  try {
+    await recordEnd(ctx, live, turn, e, error);
+  } finally {
+    turn.markEnded();
+  }
+  if (error && !turn.interrupted)
+    await noteFailure(ctx, live, `turn:${error.code}`, `turns keep failing (${error.code})`);
+  await runNext(ctx, live);
+}
+
+async function recordEnd(
+  ctx: SessionContext,
+  live: LiveSession,
+  turn: ActiveTurn,
+  e: Extract<RuntimeEvent, { type: "turn_result" }>,
+  error: { code: string; message: string } | null,
+) {
+  const nowMono = ctx.clock.monotonic();
+  const at = ctx.clock.now().toISOString();
+  const usage = { ...e.usage, costUsd: e.costUsd };
+  const failed = error !== null;
   await ctx.transact(async (tx) => {
     await sessionStore.endTurn(tx.db, turn.id, {
       status: turn.interrupted ? "interrupted" : failed ? "failed" : "completed",
@@ -243,7 +291,4 @@ export async function endTurn(
     if (live.queue.length === 0)
       await transition(tx, ctx, live.id, "idle", { reason: error ? `turn ended: ${error.code}` : "turn completed" });
   });
-  if (error && !turn.interrupted)
-    await noteFailure(ctx, live, `turn:${error.code}`, `turns keep failing (${error.code})`);
-  await runNext(ctx, live);
 }

@@ -375,6 +375,12 @@ describe("approvals API", () => {
     const t = await aegis.api<Json>("GET", `/v1/sessions/${id}/transcript`);
     const tool = t.body.items.find((i: Json) => i.kind === "tool");
     expect(tool.data).toMatchObject({ status: "cancelled", result: "killed", isError: true });
+    // The turn it was in ends too, with the reason: a reader of the stream sees it end.
+    const failed = await sse.waitForType("turn.failed");
+    expect(failed.data.data).toMatchObject({ code: "SESSION_KILLED", message: "killed" });
+    expect(t.body.items.filter((i: Json) => i.kind === "error").map((i: Json) => i.data.code)).toEqual([
+      "SESSION_KILLED",
+    ]);
     sse.close();
   });
   it("lists approvals across sessions only within what the key may see", async () => {

@@ -49,6 +49,11 @@ describe("observed sessions across a restart", () => {
     expect(
       (await hook(first.url, inst.body.secret, { ...base, hook_event_name: "UserPromptSubmit", prompt: "hi" })).status,
     ).toBe(200);
+    // A Bash call under way when the server goes: its end comes in only after the restart.
+    const bash = { tool_name: "Bash", tool_use_id: "toolu_bash", tool_input: { command: "echo ok" } };
+    expect((await hook(first.url, inst.body.secret, { ...base, hook_event_name: "PreToolUse", ...bash })).status).toBe(
+      200,
+    );
     const held = hook(first.url, inst.body.secret, { ...base, hook_event_name: "PermissionRequest", ...call });
     const session = await until("the observed session", async () => {
       const l = await api(first.url, "GET", "/v1/sessions?limit=200");
@@ -87,6 +92,34 @@ describe("observed sessions across a restart", () => {
       );
     } finally {
       events.close();
+    }
+    // The expiry is an automatic decision, recorded as one: a transcript item and an audit record.
+    const items = (await api(second.url, "GET", `/v1/sessions/${session.id}/transcript`)).body.items;
+    expect(items.filter((i: Json) => i.kind === "approval").map((i: Json) => i.data.decision)).toEqual(["expired"]);
+    const audit = (await api(second.url, "GET", `/v1/audit?sessionId=${session.id}`)).body.items;
+    expect(audit.filter((r: Json) => r.action === "approval.expire")).toHaveLength(1);
+    // The Bash call was closed at the start; its late end from Claude Code does not complete it again.
+    expect(
+      (
+        await hook(second.url, inst.body.secret, {
+          ...base,
+          hook_event_name: "PostToolUse",
+          ...bash,
+          tool_response: "ok",
+        })
+      ).status,
+    ).toBe(200);
+    const all = new SseClient(`${second.url}/v1/sessions/${session.id}/events?after=0`, {
+      authorization: `Bearer ${TOKEN}`,
+    });
+    try {
+      // A prompt after it: once its event is in, whatever the late hook stored is in too.
+      await hook(second.url, inst.body.secret, { ...base, hook_event_name: "UserPromptSubmit", prompt: "after" });
+      await all.waitForType("message.submitted", (d) => d.text === "after", 10_000);
+      const completions = all.of("tool.completed").filter((e) => e.data.data.toolUseId === "toolu_bash");
+      expect(completions.map((e) => e.data.data.output)).toEqual(["the server restarted during this turn"]);
+    } finally {
+      all.close();
     }
     const late = await api(second.url, "POST", `/v1/approvals/${approval.id}`, { decision: "allow_once" });
     expect(late.status).toBe(409);

@@ -1,6 +1,6 @@
 // Restart where the resume fails: a session live at shutdown whose Claude Code conversation is
 // gone ends `failed` with RESUME_FAILED after the next start, instead of hanging in `starting`.
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SseClient } from "../support/aegis";
@@ -74,6 +74,44 @@ describe("restart survival when the resume fails", () => {
     const sent = await api(second.url, "POST", `/v1/sessions/${lost.id}/messages`, { text: "are you there?" });
     expect(sent.status).toBe(409);
     expect(sent.body.error.code).toBe("SESSION_NOT_LIVE");
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+
+  it("started while Claude Code is missing, live sessions wait in starting and resume once it is back", async () => {
+    const dataDir = servers.dataDir("aegis-restart-nobin-");
+    model.script("nobin", [{ text: "First answer." }, { text: "Answer after the binary came back." }]);
+    const first = await servers.start(dataDir);
+    const work = servers.tempDir("aegis-nobin-");
+    const created = await api(first.url, "POST", "/v1/sessions", { workDir: work, prompt: "nobin: hello" });
+    const id = created.body.id;
+    await statusOf(first.url, id, "idle");
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    // The configured binary is not there when the server starts again.
+    const bin = join(servers.tempDir("aegis-nobin-bin-"), "claude");
+    const second = await servers.start(dataDir, { AEGIS_CLAUDE_PATH: bin, AEGIS_RUNTIME__RECHECK_MS: "200" });
+    const waiting = await statusOf(second.url, id, "starting");
+    expect(waiting.error).toBeNull();
+    const sse = SseClient.admin(
+      { url: second.url, adminToken: TOKEN } as never,
+      `${second.url}/v1/sessions/${id}/events`,
+    );
+    const change = await sse.waitForType("session.status_changed", (d) => d.to === "starting");
+    expect(change.data.data.reason).toContain("waiting for Claude Code");
+    // A prompt sent meanwhile waits with the session.
+    const queued = await api(second.url, "POST", `/v1/sessions/${id}/messages`, { text: "nobin: again" });
+    expect(queued.status).toBe(202);
+    expect((await api(second.url, "GET", "/v1/ready")).status).toBe(503);
+
+    symlinkSync(claude.claudePath, bin);
+    await sse.waitForType("message.completed", (d) => d.text === "Answer after the binary came back.");
+    expect(await statusOf(second.url, id, "idle")).toMatchObject({ error: null });
+    // The resumed conversation goes on: the model sees the first exchange.
+    const last = model.turnRequests("nobin").at(-1);
+    expect(JSON.stringify(last?.body?.messages)).toContain("First answer.");
+    sse.close();
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   });

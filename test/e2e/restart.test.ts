@@ -1,5 +1,6 @@
 // Restart survival: sessions live when the server stopped (SIGTERM or kill -9) are resumed.
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ClaudeEnv } from "../support/claude-env";
@@ -69,11 +70,24 @@ async function scenario(signal: "SIGTERM" | "SIGKILL", marker: string) {
   expect(resumed).toMatchObject({ id, name: marker, pendingApprovals: [], error: null });
   const transcript = await api(second.url, "GET", `/v1/sessions/${id}/transcript`);
   expect(transcript.body.items.map((i: Json) => i.kind).slice(0, 2)).toEqual(["user", "assistant"]);
-  // The tool call that waited for approval never ran: closed, not left `running` for good.
+  // The tool call that waited for approval never ran: closed, not left `running` for good, and the
+  // turn it was in has an end a reader can see.
   const tools = transcript.body.items.filter((i: Json) => i.kind === "tool");
-  expect(tools.map((i: Json) => [i.data.status, i.data.result])).toEqual([
-    ["cancelled", "the server restarted during this turn"],
-  ]);
+  const errors = transcript.body.items.filter((i: Json) => i.kind === "error").map((i: Json) => i.data.code);
+  if (signal === "SIGKILL") {
+    expect(tools.map((i: Json) => [i.data.status, i.data.result])).toEqual([
+      ["cancelled", "the server restarted during this turn"],
+    ]);
+    expect(errors).toEqual(["SERVER_RESTARTED"]);
+  } else {
+    // SIGTERM interrupted the turn before stopping Claude Code: Claude Code closed the call itself,
+    // and the turn's end was stored before the server went.
+    expect(tools.map((i: Json) => i.data.status)).toEqual(["error"]);
+    expect(errors).toEqual(["SERVER_STOPPED"]);
+  }
+  // Its approval expired at the start: an automatic decision, in the transcript like a timeout's.
+  const decisions = transcript.body.items.filter((i: Json) => i.kind === "approval").map((i: Json) => i.data.decision);
+  expect(decisions).toEqual(["expired"]);
   const metrics = await api(second.url, "GET", `/v1/sessions/${id}/metrics`);
   expect(metrics.body.approvals).toMatchObject({ total: 1, expired: 1 });
   expect(metrics.body.turns.interrupted).toBe(1);
@@ -103,6 +117,49 @@ describe("restart survival", () => {
 
   it("after SIGTERM, Claude Code stops cleanly and the session resumes on the next start", async () => {
     await scenario("SIGTERM", "restart-term");
+  });
+
+  it("SIGTERM interrupts a running turn first: nothing Claude Code does after it goes unrecorded", async () => {
+    const dataDir = servers.dataDir("aegis-restart-int-");
+    const work = servers.tempDir("aegis-restart-intwd-");
+    const late = join(work, "late.txt");
+    // The reply (a Write that needs no approval in this mode) is slow to come.
+    model.script("rt-int", [
+      {
+        text: "Writing it.",
+        toolUse: { name: "Write", input: { file_path: late, content: "late" } },
+        firstByteDelayMs: 1500,
+      },
+      { text: "Wrote it." },
+    ]);
+    const first = await servers.start(dataDir);
+    const s = await api(first.url, "POST", "/v1/sessions", {
+      workDir: work,
+      prompt: "rt-int: write the file",
+      permissionMode: "bypassPermissions",
+    });
+    expect(s.status).toBe(201);
+    await until("the model to have the turn's request", async () =>
+      model.turnRequests("rt-int").length ? true : undefined,
+    );
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    await until(
+      "claude processes to exit",
+      async () => (claudeProcesses(s.body.claudeSessionId).length === 0 ? true : undefined),
+      15_000,
+    );
+    // The slow reply was due while the server stopped: Claude Code never acted on it.
+    expect(existsSync(late)).toBe(false);
+    expect(model.turnRequests("rt-int")).toHaveLength(1);
+
+    const second = await servers.start(dataDir);
+    await statusOf(second.url, s.body.id, "idle");
+    const transcript = await api(second.url, "GET", `/v1/sessions/${s.body.id}/transcript`);
+    const items = transcript.body.items.map((i: Json) => (i.kind === "error" ? `error:${i.data.code}` : i.kind));
+    expect(items).toEqual(["user", "error:SERVER_STOPPED"]);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
   });
 
   it("runs the prompts that were queued when the server stopped; one dropped by escape stays dropped", async () => {
