@@ -325,3 +325,10 @@ export async function answer(
 ) {
   await decide(ctx, live, pending, { decision: "allow_once", updatedInput: { ...pending.input, answers } }, caller);
 }
+
+/** Cancels the session's pending approvals (interrupt, escape); a session that waited on them is working again. */
+export async function cancelPending(tx: Tx, ctx: SessionContext, live: LiveSession, why: string) {
+  const settled = await settleApprovals(tx, ctx, live, "cancelled", why);
+  if (settled.length > 0 && live.turn) await transition(tx, ctx, live.id, "working", { reason: why });
+  return settled;
+}

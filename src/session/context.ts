@@ -5,7 +5,7 @@ import type { Config } from "../config/schema";
 import type { Clock } from "../core/clock";
 import { type EventDef, event } from "../core/events";
 import type { Logger } from "../core/log";
-import type { PermissionDecision, Runtime, RuntimeHandle } from "../runtime/types";
+import type { PermissionDecision, PermissionMode, Runtime, RuntimeHandle } from "../runtime/types";
 import type { Db } from "../store/db";
 import { joined, type Transact, type Tx } from "../store/tx";
 import { noDelta, type PendingDelta } from "./deltas";
@@ -60,6 +60,8 @@ export interface LiveSession {
   model: string | null;
   /** Whether Claude Code has been given a prompt (its conversation exists; a restart resumes it). */
   conversationStarted: boolean;
+  /** The permission mode the Claude Code process started in (it takes bypassPermissions only from the start). */
+  startMode: PermissionMode | null;
   /** Text deltas not published yet (see deltas.ts). */
   delta: PendingDelta;
   /** The last permission-mode change; the next waits for it (see mode.ts). */
@@ -139,6 +141,7 @@ export function newLive(s: Pick<SessionRecord, "id" | "tenant" | "ownerKeyId" | 
     secrets: [],
     model: null,
     conversationStarted: false,
+    startMode: null,
     delta: noDelta(),
     modeChange: Promise.resolve(),
   };

@@ -22,6 +22,7 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
   // A create that raced the start of shutdown: its session stays resumable, with no process to stop.
   if (live.closing || ctx.lifecycle.stopping) return;
   live.conversationStarted = s.conversationStarted;
+  live.startMode = s.permissionMode;
   // The session's gateway token is its own, but it must not reach transcripts or events.
   live.secrets = [path?.env.ANTHROPIC_API_KEY, path?.env.ANTHROPIC_AUTH_TOKEN].filter((v): v is string => !!v);
   let handle: RuntimeHandle;

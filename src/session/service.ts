@@ -14,7 +14,7 @@ import type { AuditEntry } from "../core/audit";
 import { event } from "../core/events";
 import type { HookInput } from "../hooks/schema";
 import type { Tx } from "../store/tx";
-import { answer, decide, pickPending } from "./approvals";
+import { answer, cancelPending, decide, pickPending } from "./approvals";
 import { resetBreaker } from "./breaker";
 import { type LiveSession, newLive, type SessionContext, settleApprovals, transition, within } from "./context";
 import { flushDelta } from "./deltas";
@@ -31,7 +31,7 @@ import { recoverSessions, shutdownSessions } from "./restart";
 import type { CreateSessionInput, ListSessionsQuery, Session, UpdateSessionInput } from "./schema";
 import { isLive, LIVE_STATUSES } from "./status";
 import { type SessionRecord, sessionStore } from "./store";
-import { AbandonCodes, abandonUnfinished, dropUnsent, storePrompt } from "./turn";
+import { AbandonCodes, abandonUnfinished, dropUnsent, interruptTurn, storePrompt } from "./turn";
 import { sessionView } from "./view";
 
 type Access = "read" | "act";
@@ -189,11 +189,15 @@ export class SessionService {
     const live = await this.driven(idOrName, caller);
     if (!live.turn) throw SessionErrors.notWorking();
     const turn = live.turn;
-    await this.ctx.transact(async (tx) =>
-      tx.audit(this.audit(caller, "session.interrupt", live.id, { turnId: turn.id })),
-    );
+    // The turn's pending tool calls end with it, in the same unit as the audit record: a decision
+    // that comes after the interrupt finds nothing to approve (it would never run).
+    const settled = await this.ctx.transact(async (tx) => {
+      tx.audit(this.audit(caller, "session.interrupt", live.id, { turnId: turn.id }));
+      return cancelPending(tx, this.ctx, live, "the turn was interrupted");
+    });
+    for (const p of settled) p.resolve({ behavior: "deny", message: "The turn was interrupted.", interrupt: true });
     turn.interrupted = true;
-    await live.handle?.interrupt();
+    await interruptTurn(live);
     return this.get(live.id, caller);
   }
 
@@ -215,7 +219,7 @@ export class SessionService {
         const gone = new Set(dropped);
         live.queue = live.queue.filter((q) => !gone.has(q.itemId));
       });
-      return settleApprovals(tx, this.ctx, live, "cancelled", "cancelled by escape");
+      return cancelPending(tx, this.ctx, live, "cancelled by escape");
     });
     await resetBreaker(this.ctx, live, caller.principal.keyId);
     for (const p of settled)
@@ -226,7 +230,7 @@ export class SessionService {
       });
     if (live.turn) {
       live.turn.interrupted = true;
-      await live.handle?.interrupt();
+      await interruptTurn(live);
     }
     return { ...(await this.get(live.id, caller)), droppedMessages: dropped.length };
   }

@@ -292,3 +292,10 @@ async function recordEnd(
       await transition(tx, ctx, live.id, "idle", { reason: error ? `turn ended: ${error.code}` : "turn completed" });
   });
 }
+
+/** Asks Claude Code to stop the turn; a kill that closed the session meanwhile has stopped it already. */
+export async function interruptTurn(live: LiveSession): Promise<void> {
+  await live.handle?.interrupt().catch((err: unknown) => {
+    if (!live.closing) throw err;
+  });
+}

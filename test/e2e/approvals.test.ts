@@ -367,6 +367,57 @@ describe("approvals API", () => {
       sse.close();
     }
   });
+  it("an interrupt cancels the turn's pending tool call: a decision after it is refused, and nothing runs", async () => {
+    const { id, file, sse, requested } = await startWithPendingWrite("apr-int-approve");
+    const stopped = await aegis.api<Json>("POST", `/v1/sessions/${id}/interrupt`);
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.pendingApprovals).toEqual([]);
+    expect(stopped.body.status).not.toBe("awaiting_approval");
+    const late = await aegis.api<Json>("POST", `/v1/sessions/${id}/approve`, {});
+    expect(late.status).toBe(409);
+    const resolved = await sse.waitForType("approval.resolved");
+    expect(resolved.data.data).toMatchObject({ approvalId: requested.approvalId, status: "cancelled" });
+    await sse.waitTurnsEnded(1);
+    expect(existsSync(file)).toBe(false);
+    const audit = (await aegis.api<Json>("GET", `/v1/audit?sessionId=${id}`)).body.items.map((r: Json) => r.action);
+    expect(audit).not.toContain("session.approve");
+    sse.close();
+  });
+
+  it("escape with a tool call waiting leaves the session working until the turn ends, never awaiting nothing", async () => {
+    const { id, sse } = await startWithPendingWrite("apr-esc-status");
+    const escaped = await aegis.api<Json>("POST", `/v1/sessions/${id}/escape`);
+    expect(escaped.status).toBe(200);
+    expect(escaped.body).toMatchObject({ pendingApprovals: [] });
+    expect(escaped.body.status).not.toBe("awaiting_approval");
+    await sse.waitTurnsEnded(1);
+    sse.close();
+  });
+
+  it("interrupt, escape or a mode change racing a kill never answers 500, and nothing follows the session's end", async () => {
+    for (const op of ["interrupt", "escape", "mode"] as const) {
+      const { id, sse } = await startWithPendingWrite(`apr-race-${op}`);
+      const call =
+        op === "mode"
+          ? aegis.api<Json>("PATCH", `/v1/sessions/${id}`, { permissionMode: "acceptEdits" })
+          : aegis.api<Json>("POST", `/v1/sessions/${id}/${op}`);
+      const [raced, killed] = await Promise.all([call, aegis.api<Json>("DELETE", `/v1/sessions/${id}`)]);
+      expect(killed.status, op).toBe(200);
+      // It either landed before the kill or finds the session stopped.
+      expect([200, 409], `${op}: ${JSON.stringify(raced.body)}`).toContain(raced.status);
+      if (raced.status === 409) expect(raced.body.error.code).toBe("SESSION_NOT_LIVE");
+      await sse.waitForType("session.ended");
+      await aegis.api("GET", `/v1/sessions/${id}`);
+      const types = sse.events.map((e) => e.event);
+      const ended = types.indexOf("session.ended");
+      expect(
+        types.slice(ended + 1).filter((t) => t !== "gateway.request_metered"),
+        op,
+      ).toEqual([]);
+      sse.close();
+    }
+  });
+
   it("a kill while a tool call waits closes its transcript item as cancelled, with a tool.completed", async () => {
     const { id, sse, requested } = await startWithPendingWrite("apr-kill-tool");
     expect((await aegis.api("DELETE", `/v1/sessions/${id}`)).status).toBe(200);

@@ -132,6 +132,12 @@ describe("session options", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe("PERMISSION_MODE_REFUSED");
     expect((await aegis.api<Json>("GET", `/v1/sessions/${id}`)).body.permissionMode).toBe("acceptEdits");
+    // Known in advance, so never recorded as done: one audit record, denied, and no session.updated.
+    const records = (await aegis.api<Json>("GET", `/v1/audit?sessionId=${id}&action=session.update`)).body.items;
+    expect(records.filter((r: Json) => r.params.permissionMode === "bypassPermissions")).toMatchObject([
+      { outcome: "denied" },
+    ]);
+    expect(sse.of("session.updated").map((e) => e.data.data.permissionMode)).toEqual(["acceptEdits"]);
 
     // Two changes at once, one refused: the stored mode ends as the one Claude Code accepted, in either
     // order (the refusal once put back a mode read before the other change was confirmed).
