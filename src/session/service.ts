@@ -238,6 +238,7 @@ export class SessionService {
   /** The per-session shortcut: approve or reject the oldest pending tool call, or `approvalId`. */
   async decide(idOrName: string, approve: boolean, input: DecisionInput, caller: Caller): Promise<Session> {
     const live = await this.live(idOrName, caller);
+    if (input.approvalId) await this.unsettled(live.id, input.approvalId);
     const pending = pickPending(live, input.approvalId);
     await decide(
       this.ctx,
@@ -260,8 +261,16 @@ export class SessionService {
 
   async answer(idOrName: string, input: AnswerInput, caller: Caller): Promise<Session> {
     const live = await this.live(idOrName, caller);
+    if (input.approvalId) await this.unsettled(live.id, input.approvalId);
     await answer(this.ctx, live, pickPending(live, input.approvalId, "question"), input.answers, caller);
     return this.get(live.id, caller);
+  }
+
+  /** An approval of this session that is already decided answers as it does by its own id (409). */
+  private async unsettled(sessionId: string, approvalId: string): Promise<void> {
+    const a = await approvalStore.get(this.ctx.db, approvalId);
+    if (a?.sessionId === sessionId && a.status !== "pending")
+      throw SessionErrors.approvalSettled({ details: { approvalId, status: a.status } });
   }
 
   /** One approval, if the caller may read its session. */

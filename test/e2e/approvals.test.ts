@@ -220,6 +220,10 @@ describe("approvals API", () => {
     const again = await aegis.api<Json>("POST", `/v1/approvals/${requested.approvalId}`, { decision: "reject_once" });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe("APPROVAL_SETTLED");
+    // The session's own route says the same of a decided approval (it said 404 APPROVAL_NOT_FOUND).
+    const bySession = await aegis.api<Json>("POST", `/v1/sessions/${id}/reject`, { approvalId: requested.approvalId });
+    expect(bySession.status).toBe(409);
+    expect(bySession.body.error.code).toBe("APPROVAL_SETTLED");
     const one = await aegis.api<Json>("GET", `/v1/approvals/${requested.approvalId}`);
     expect(one.body.waitMs).toBeGreaterThanOrEqual(0);
     expect((await aegis.api<Json>("GET", "/v1/approvals/apr_01aaaaaaaaaaaaaaaaaaaaaaaa")).status).toBe(404);
