@@ -43,12 +43,12 @@ export function declareSeries(registers: Registry[], src: ScrapeSources) {
     }),
     turns: new Counter({
       name: "aegis_turns_total",
-      help: "Turns that ended, whatever their outcome (usage.recorded).",
+      help: "Turns Claude Code reported the end of, whatever their outcome (usage.recorded).",
       registers,
     }),
     turnFailures: new Counter({
       name: "aegis_turn_failures_total",
-      help: "Turns that failed, by error code (MODEL_API_ERROR, INTERRUPTED, ...).",
+      help: "Turns that failed or never finished, by error code (MODEL_API_ERROR, INTERRUPTED, SERVER_RESTARTED, ...).",
       labelNames: ["code"] as const,
       registers,
     }),
