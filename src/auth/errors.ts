@@ -33,4 +33,9 @@ export const AuthErrors = {
   ),
   scopeBeyondRole: defineError("SCOPE_BEYOND_ROLE", 400, "Scopes must be permissions of the key's role."),
   roleAboveCaller: defineError("ROLE_ABOVE_CALLER", 403, "You cannot create a key with more rights than your own."),
+  keyBeyondCaller: defineError(
+    "KEY_BEYOND_CALLER",
+    403,
+    "This key can create, rotate or revoke only keys whose permissions it holds itself; use a key with at least this key's role and scopes.",
+  ),
 };

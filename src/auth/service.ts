@@ -139,6 +139,7 @@ export class AuthService {
     if (input.scopes?.some((s) => !ROLE_PERMISSIONS[input.role].includes(s))) {
       throw AuthErrors.scopeBeyondRole({ details: { allowed: ROLE_PERMISSIONS[input.role] } });
     }
+    mayManage(caller, input.role, input.scopes ?? null);
     const tenant = caller.role === "admin" ? (input.tenant ?? caller.tenant) : caller.tenant;
     const { key, token } = await this.insertKey({ ...input, tenant }, by);
     return { ...key, token };
@@ -151,6 +152,7 @@ export class AuthService {
 
   async revokeKey(id: string, by: Caller): Promise<ApiKey> {
     const key = await this.mustGet(id);
+    mayManage(by.principal, key.role, key.scopes);
     await this.deps.transact(async (tx) => {
       await keyStore.revoke(tx.db, id, this.deps.clock.now().toISOString());
       tx.audit(this.audit(by, "key.revoke", id, { name: key.name, role: key.role, tenant: key.tenant }));
@@ -163,6 +165,7 @@ export class AuthService {
   /** New secret for the same key; the old secret keeps working for the grace period. */
   async rotateKey(id: string, gracePeriodSeconds: number, by: Caller): Promise<ApiKey & { token: string }> {
     const key = await this.mustGet(id);
+    mayManage(by.principal, key.role, key.scopes);
     if (key.revokedAt) throw AuthErrors.keyNotFound({ message: "The key is revoked; create a new one." });
     const token = newToken(key.id);
     const until = new Date(this.deps.clock.now().getTime() + gracePeriodSeconds * 1000).toISOString();
@@ -232,4 +235,14 @@ export class AuthService {
     this.touched.set(id, now.getTime());
     await keyStore.touch(this.deps.db, id, now.toISOString());
   }
+}
+
+/**
+ * A key manages (creates, rotates, revokes) only keys whose every permission it holds itself: a
+ * key scoped to key management must not mint, or take over by rotation, a key wider than itself.
+ */
+function mayManage(caller: Principal, role: Role, scopes: readonly string[] | null): void {
+  const mine = new Set(permissionsOf(caller.role, caller.scopes));
+  if (RANK[role] > RANK[caller.role] || permissionsOf(role, scopes).some((p) => !mine.has(p)))
+    throw AuthErrors.keyBeyondCaller({ details: { role, scopes } });
 }

@@ -123,6 +123,39 @@ describe("authentication", () => {
     expect(beyond.body.error.code).toBe("SCOPE_BEYOND_ROLE");
   });
 
+  it("lets a key manage only keys within its own permissions: no minting or taking over a wider one", async () => {
+    const manager = await newKey({ name: "key-manager", role: "admin", scopes: ["key.manage"] });
+    const wide = await newKey({ name: "wide-admin", role: "admin" });
+    const as = bearer(manager.token);
+    for (const body of [
+      { name: "escalated", role: "admin" },
+      { name: "op", role: "operator", scopes: ["session.create"] },
+      { name: "v", role: "viewer" },
+    ]) {
+      const res = await aegis.api<Json>("POST", "/v1/auth/keys", body, as);
+      expect(res.status, JSON.stringify(body)).toBe(403);
+      expect(res.body.error.code).toBe("KEY_BEYOND_CALLER");
+    }
+    const rotate = await aegis.api<Json>("POST", `/v1/auth/keys/${wide.id}/rotate`, { gracePeriodSeconds: 0 }, as);
+    expect(rotate.status).toBe(403);
+    expect(rotate.body.token).toBeUndefined();
+    expect((await aegis.api<Json>("DELETE", `/v1/auth/keys/${wide.id}`, undefined, as)).status).toBe(403);
+    // The wide key still works: nothing was taken over.
+    expect((await aegis.api("GET", "/v1/audit", undefined, bearer(wide.token))).status).toBe(200);
+    // Within its own permissions it manages keys as before.
+    const peer = await aegis.api<Json>(
+      "POST",
+      "/v1/auth/keys",
+      { name: "peer", role: "admin", scopes: ["key.manage"] },
+      as,
+    );
+    expect(peer.status).toBe(201);
+    expect(
+      (await aegis.api<Json>("POST", `/v1/auth/keys/${peer.body.id}/rotate`, { gracePeriodSeconds: 0 }, as)).status,
+    ).toBe(200);
+    expect((await aegis.api<Json>("DELETE", `/v1/auth/keys/${peer.body.id}`, undefined, as)).status).toBe(200);
+  });
+
   it("revokes, rotates with a grace period, and expires keys", async () => {
     const k = await newKey({ name: "rotating", role: "viewer" });
     const rotated = await aegis.api<Json>("POST", `/v1/auth/keys/${k.id}/rotate`, { gracePeriodSeconds: 60 });
