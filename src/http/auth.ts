@@ -128,15 +128,20 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
     if (!deps.enabled) {
       req.caller = { principal: LOCAL_ADMIN, ip: req.ip };
     } else {
+      // Past the failure limit a live credential still passes, as at the gateway and the hook
+      // endpoint: one client's bad keys must not lock out everyone behind the same address (a proxy,
+      // NAT, or every local client). Anything else gets 429, unaudited.
       const gate = failures.read(req.ip);
-      if (gate.count > deps.maxFailuresPerMinute)
-        return fail(reply, AuthErrors.tooManyFailures(), gate.resetsInSeconds);
+      const deny = (err: AppError, reason: string) =>
+        gate.count > deps.maxFailuresPerMinute
+          ? fail(reply, AuthErrors.tooManyFailures(), gate.resetsInSeconds)
+          : refuse(req, reply, err, reason);
       let principal: Principal | undefined;
       const sseToken = typeof query.sse_token === "string" ? query.sse_token : undefined;
       const header = req.headers.authorization;
       if (sseToken !== undefined && config.sseToken) {
         principal = await deps.sseTokens.consume(sseToken);
-        if (!principal) return refuse(req, reply, AuthErrors.sseTokenInvalid(), "sse_token invalid");
+        if (!principal) return deny(AuthErrors.sseTokenInvalid(), "sse_token invalid");
       } else if (sseToken !== undefined) {
         return fail(reply, AuthErrors.keyInQuery({ message: "sse_token is accepted only by event streams." }));
       } else if (header) {
@@ -144,17 +149,13 @@ export function registerAuth(app: FastifyInstance, deps: AuthPluginDeps): RouteA
         principal = m?.[1] ? await deps.auth.authenticate(m[1]) : undefined;
         if (!principal)
           return m
-            ? refuse(req, reply, AuthErrors.invalid(), "invalid key")
-            : refuse(
-                req,
-                reply,
-                AuthErrors.invalid({
-                  message: "The Authorization header must read `Bearer <key>`, one space between.",
-                }),
+            ? deny(AuthErrors.invalid(), "invalid key")
+            : deny(
+                AuthErrors.invalid({ message: "The Authorization header must read `Bearer <key>`." }),
                 "malformed header",
               );
       } else {
-        return refuse(req, reply, AuthErrors.missing(), "no credentials");
+        return deny(AuthErrors.missing(), "no credentials");
       }
       req.caller = { principal, ip: req.ip };
     }

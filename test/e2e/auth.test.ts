@@ -199,10 +199,13 @@ describe("authentication", () => {
       codes.push((await strict.api("GET", "/v1/sessions", undefined, bearer(`wrong-${i}`))).status);
     expect(codes.slice(0, 3)).toEqual([401, 401, 401]);
     expect(codes.at(-1)).toBe(429);
-    const locked = await strict.api<Json>("GET", "/v1/sessions");
+    const locked = await strict.api<Json>("GET", "/v1/sessions", undefined, { authorization: "" });
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe("TOO_MANY_AUTH_FAILURES");
     expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+    // A live key still passes: bad keys from one address must not lock out everyone behind it.
+    expect((await strict.api("GET", "/v1/sessions")).status).toBe(200);
+    expect((await strict.api("GET", "/v1/sessions", undefined, bearer("wrong-again"))).status).toBe(429);
   });
 
   it("limits live sessions per key", async () => {
