@@ -162,4 +162,30 @@ describe("secrets", () => {
     }
     expect(leaks).toEqual([]);
   });
+
+  it("a session's gateway token that streams back in pieces is scrubbed from the deltas too", async () => {
+    // The model repeats what the tool printed, in many small pieces, slower than deltas are paced:
+    // the token crosses several delta events.
+    model.script("secrets-delta", [
+      { toolUse: { name: "Bash", input: { command: 'printf "KEY=%s" "$ANTHROPIC_API_KEY"', description: "key" } } },
+      (req) => {
+        const token = /KEY=(aegis-gw-[^"\\\s]+)/.exec(JSON.stringify(req.body?.messages))?.[1] ?? "missing";
+        return { text: `The key is ${token} as printed.`, chunks: 40, delayMs: 30 };
+      },
+    ]);
+    const s = await aegis.api<Json>("POST", "/v1/sessions", {
+      workDir: mkdtempSync(join(tmpdir(), "aegis-sec-delta-")),
+      prompt: "secrets-delta: go",
+      allowedTools: ["Bash"],
+    });
+    const stream = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.body.id}/events`);
+    const done = await stream.waitForType("message.completed", (d) => String(d.text).startsWith("The key is"));
+    const deltas = stream.of("message.delta").filter((e) => e.data.data.turnId === done.data.data.turnId);
+    expect(deltas.length).toBeGreaterThan(3);
+    const streamed = deltas.map((e) => e.data.data.text).join("");
+    expect(streamed).toBe("The key is [redacted] as printed.");
+    expect(done.data.data.text).toBe(streamed);
+    stream.close();
+    await aegis.api("DELETE", `/v1/sessions/${s.body.id}`);
+  });
 });
