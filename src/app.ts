@@ -76,7 +76,6 @@ export async function createApp(deps: AppDeps) {
   });
   const transact = createTransact(opened.db, events.append, bus, audit.append);
   const serverSecret = loadServerSecret(join(config.dataDir, "secret.key"));
-  const hooks = new HookService({ db: opened.db, transact, clock, serverSecret });
   const auth = new AuthService({
     db: opened.db,
     transact,
@@ -85,6 +84,14 @@ export async function createApp(deps: AppDeps) {
     serverSecret,
     bootstrapToken: config.auth.token,
     metricsToken: config.metrics.token,
+  });
+  const hooks = new HookService({
+    db: opened.db,
+    transact,
+    clock,
+    serverSecret,
+    ownerWorks: (id) => auth.keyWorks(id),
+    tenants: (t) => ({ shareSessions: config.auth.tenants[t]?.shareSessions ?? false }),
   });
   const sseTokens = new SseTokens(clock, config.auth.sseTokenTtlSeconds, (p) => auth.isActive(p));
   const runtime =

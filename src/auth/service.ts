@@ -133,6 +133,17 @@ export class AuthService {
     );
   }
 
+  /**
+   * Whether a key still works (neither revoked nor expired): what a credential it handed out, such
+   * as a hook installation's secret, lives by. The bootstrap token and auth-off callers always do.
+   */
+  async keyWorks(keyId: string | null): Promise<boolean> {
+    if (keyId === null || !isStoredKey(keyId)) return true;
+    const key = await keyStore.get(this.deps.db, keyId);
+    if (!key || key.revokedAt) return false;
+    return !key.expiresAt || Date.parse(key.expiresAt) > this.deps.clock.now().getTime();
+  }
+
   async createKey(input: CreateKeyInput, by: Caller): Promise<ApiKey & { token: string }> {
     const caller = by.principal;
     if (RANK[input.role] > RANK[caller.role]) throw AuthErrors.roleAboveCaller();

@@ -1,7 +1,7 @@
 // Hook installations: each gets a random secret that Claude Code sends in a header; only a keyed
 // hash is stored, compared in constant time, and the secret is never returned again.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { actorOf, type Caller } from "../auth";
+import { actorOf, type Caller, canActOnSession, type TenantPolicies } from "../auth";
 import type { Clock } from "../core/clock";
 import { type AppError, defineError } from "../core/errors";
 import { newId } from "../core/ids";
@@ -40,7 +40,17 @@ export interface HookOrigin {
 const hash = (key: Buffer, secret: string) => createHmac("sha256", key).update(secret).digest();
 
 export class HookService {
-  constructor(private readonly deps: { db: Db; transact: Transact; clock: Clock; serverSecret: Buffer }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      transact: Transact;
+      clock: Clock;
+      serverSecret: Buffer;
+      /** Whether the key that made an installation still works: its secret lives no longer. */
+      ownerWorks: (keyId: string | null) => Promise<boolean>;
+      tenants: TenantPolicies;
+    },
+  ) {}
 
   async install(name: string, caller: Caller): Promise<Installation & { secret: string }> {
     const id = newId("hki");
@@ -78,7 +88,8 @@ export class HookService {
 
   async revoke(id: string, caller: Caller): Promise<Installation> {
     const r = await installationStore.get(this.deps.db, id);
-    if (!r || (caller.principal.role !== "admin" && r.tenant !== caller.principal.tenant)) throw HookErrors.notFound();
+    // The sessions rule: another owner's installation only in a tenant that shares sessions.
+    if (!r || !canActOnSession(caller.principal, r, this.deps.tenants)) throw HookErrors.notFound();
     await this.deps.transact(async (tx) => {
       await installationStore.revoke(tx.db, id, this.deps.clock.now().toISOString());
       tx.audit({
@@ -102,6 +113,8 @@ export class HookService {
     const { record, matches } = await this.lookup(secret);
     if (!record || !matches) return this.refuse(HookErrors.secretInvalid(), "invalid hook secret", from, record?.id);
     if (record.revokedAt) return this.refuse(HookErrors.secretInvalid(), "revoked hook installation", from, record.id);
+    if (!(await this.deps.ownerWorks(record.ownerKeyId)))
+      return this.refuse(HookErrors.secretInvalid(), "hook installation of a revoked or expired key", from, record.id);
     return record;
   }
 
@@ -109,7 +122,8 @@ export class HookService {
   async verify(secret: string | undefined): Promise<InstallationRecord | undefined> {
     if (!secret) return undefined;
     const { record, matches } = await this.lookup(secret);
-    return record && matches && !record.revokedAt ? record : undefined;
+    if (!record || !matches || record.revokedAt) return undefined;
+    return (await this.deps.ownerWorks(record.ownerKeyId)) ? record : undefined;
   }
 
   private async lookup(secret: string): Promise<{ record: InstallationRecord | undefined; matches: boolean }> {

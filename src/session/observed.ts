@@ -38,8 +38,11 @@ export async function observedSession(
   if (ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();
   let record = await sessionStore.byClaudeSession(ctx.db, claudeSessionId, "observed");
   if (!record || !isLive(record.status)) record = await register(ctx, owner, claudeSessionId, cwd);
-  // Claude Code picks session ids; an installation of one tenant never writes into another's session.
-  if (record.tenant !== owner.tenant) throw HookErrors.sessionForeign({ details: { claudeSessionId } });
+  // Claude Code picks session ids; an installation writes only into a session its owner may act on:
+  // never another tenant's, and another owner's only in a tenant that shares sessions.
+  const shared = ctx.config.auth.tenants[record.tenant]?.shareSessions ?? false;
+  if (record.tenant !== owner.tenant || (record.ownerKeyId !== owner.keyId && !shared))
+    throw HookErrors.sessionForeign({ details: { claudeSessionId } });
   let live = ctx.lives.get(record.id);
   if (!live) {
     if (ctx.lifecycle.stopping) throw SessionErrors.shuttingDown();

@@ -222,4 +222,56 @@ describe("observed sessions and live-session limits", () => {
     const after = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
     expect(after.body.items.filter((s: Json) => s.claudeSessionId === "shared-id")).toHaveLength(1);
   });
+
+  it("in a tenant that does not share sessions, an installation neither writes into nor revokes another owner's", async () => {
+    const aegis = await startServer();
+    const a = await aegis.api<Json>("POST", "/v1/auth/keys", { name: "a", role: "operator", tenant: "solo" });
+    const b = await aegis.api<Json>("POST", "/v1/auth/keys", { name: "b", role: "operator", tenant: "solo" });
+    const asB = { authorization: `Bearer ${b.body.token}` };
+    const installedA = await aegis.api<Json>(
+      "POST",
+      "/v1/hooks/installations",
+      { name: "a" },
+      { authorization: `Bearer ${a.body.token}` },
+    );
+    const secretB = await installFor(aegis, b.body.token, "b");
+    expect((await hook(aegis, installedA.body.secret, prompt("cc-a-1"))).status).toBe(200);
+    const intrude = await hook(aegis, secretB, { ...prompt("cc-a-1"), prompt: "injected by b" });
+    expect(intrude.status).toBe(403);
+    expect(((await intrude.json()) as Json).error.code).toBe("HOOK_SESSION_FOREIGN");
+    const ending = await hook(aegis, secretB, { session_id: "cc-a-1", cwd: tmpdir(), hook_event_name: "SessionEnd" });
+    expect(ending.status).toBe(403);
+    const list = await aegis.api<Json>("GET", "/v1/sessions?limit=200");
+    const session = list.body.items.find((s: Json) => s.claudeSessionId === "cc-a-1");
+    expect(session.status).not.toBe("stopped");
+    const transcript = await aegis.api<Json>("GET", `/v1/sessions/${session.id}/transcript`);
+    expect(JSON.stringify(transcript.body)).not.toContain("injected by b");
+    // Nor can b revoke a's installation: it answers as if there were none.
+    const revoke = await aegis.api<Json>("DELETE", `/v1/hooks/installations/${installedA.body.id}`, undefined, asB);
+    expect(revoke.status).toBe(404);
+    expect((await hook(aegis, installedA.body.secret, prompt("cc-a-2"))).status).toBe(200);
+  });
+
+  it("an installation's secret lives no longer than the key that made it: revoked or expired, it answers 401", async () => {
+    const aegis = await startServer();
+    const revoked = await aegis.api<Json>("POST", "/v1/auth/keys", { name: "gone", role: "operator" });
+    const expiring = await aegis.api<Json>("POST", "/v1/auth/keys", {
+      name: "brief",
+      role: "operator",
+      expiresInSeconds: 1,
+    });
+    const secretR = await installFor(aegis, revoked.body.token, "r");
+    const secretE = await installFor(aegis, expiring.body.token, "e");
+    expect((await hook(aegis, secretR, prompt("cc-r-1"))).status).toBe(200);
+    expect((await hook(aegis, secretE, prompt("cc-e-1"))).status).toBe(200);
+    expect((await aegis.api("DELETE", `/v1/auth/keys/${revoked.body.id}`)).status).toBe(200);
+    expect((await hook(aegis, secretR, prompt("cc-r-2"))).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await hook(aegis, secretE, prompt("cc-e-2"))).status).toBe(401);
+    const sessions = (await aegis.api<Json>("GET", "/v1/sessions?limit=200")).body.items.map(
+      (s: Json) => s.claudeSessionId,
+    );
+    expect(sessions).not.toContain("cc-r-2");
+    expect(sessions).not.toContain("cc-e-2");
+  });
 });
