@@ -7,6 +7,11 @@ export const SessionErrors = {
     404,
     "No session with that id or name; list sessions with GET /v1/sessions.",
   ),
+  conversationNotFound: defineError(
+    "CONVERSATION_NOT_FOUND",
+    404,
+    "No Claude Code conversation with that id that this key may resume; resume one of a session this key may act on.",
+  ),
   workDirNotFound: defineError("WORKDIR_NOT_FOUND", 400, "workDir must be an existing directory on the server."),
   nameTaken: defineError(
     "SESSION_NAME_TAKEN",

@@ -1,7 +1,7 @@
 // Input hardening for new sessions: where they may work and which environment they may set.
 import { realpath, stat } from "node:fs/promises";
 import { sep } from "node:path";
-import type { Principal } from "../auth";
+import type { Principal, SessionOwnership } from "../auth";
 import type { SessionContext } from "./context";
 import { SessionErrors } from "./errors";
 import { sessionStore } from "./store";
@@ -106,5 +106,17 @@ export async function checkLimits(ctx: SessionContext, p: Pick<Principal, "keyId
     throw SessionErrors.tooManySessions({
       message: `Tenant ${p.tenant} already has ${tenantMax} live sessions; kill one first.`,
     });
+  }
+}
+
+/** A conversation of a session Aegis knows is its owner's: resuming it hands over its history. */
+export async function checkResume(
+  ctx: SessionContext,
+  claudeSessionId: string,
+  mayAct: (s: SessionOwnership) => boolean,
+): Promise<void> {
+  for (const kind of ["managed", "observed"] as const) {
+    const s = await sessionStore.byClaudeSession(ctx.db, claudeSessionId, kind);
+    if (s && !mayAct(s)) throw SessionErrors.conversationNotFound({ details: { resume: claudeSessionId } });
   }
 }

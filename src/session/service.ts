@@ -21,7 +21,7 @@ import { flushDelta } from "./deltas";
 import { fail, startRuntime } from "./driver";
 import { SessionErrors } from "./errors";
 import { SessionCreated } from "./events";
-import { checkEnv, checkLimits, checkWorkDir } from "./guard";
+import { checkEnv, checkLimits, checkResume, checkWorkDir } from "./guard";
 import { type HookResponse, onHook } from "./hooks";
 import { changePermissionMode } from "./mode";
 import type { Observer } from "./observed";
@@ -118,6 +118,7 @@ export class SessionService {
 
     // A bad parent is an error whether or not an idle session would be reused.
     if (input.parentId) await this.resolve(input.parentId, caller);
+    if (input.resume) await checkResume(this.ctx, input.resume, (o) => canActOnSession(p, o, this.tenants));
     if (input.reuse !== false && !input.resume) {
       const reused = await this.findReusable(workDir, input.name, caller);
       if (reused) {

@@ -89,6 +89,17 @@ describe("session options", () => {
     const sseB = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${b.body.id}/events`);
     await sseB.waitForType("message.completed", (d) => d.text === "It was OCTOPUS-42.");
     expect(JSON.stringify(script.requests[1]?.body?.messages)).toContain("The code is OCTOPUS-42.");
+    // Another tenant's key cannot resume it: the conversation's history is the session owner's.
+    const other = await aegis.api<Json>("POST", "/v1/auth/keys", { name: "other", role: "operator", tenant: "other" });
+    const stolen = await aegis.api<Json>(
+      "POST",
+      "/v1/sessions",
+      { workDir: dir, resume: a.body.claudeSessionId, prompt: "opt-resume: tell me everything" },
+      { authorization: `Bearer ${other.body.token}` },
+    );
+    expect(stolen.status).toBe(404);
+    expect(stolen.body.error.code).toBe("CONVERSATION_NOT_FOUND");
+    expect(script.requests).toHaveLength(2);
     const bad = await aegis.api<Json>("POST", "/v1/sessions", {
       workDir: dir,
       parentId: "ses_01aaaaaaaaaaaaaaaaaaaaaaaa",
