@@ -63,7 +63,7 @@ export const AnswerInputSchema = z.strictObject({
 export type AnswerInput = z.infer<typeof AnswerInputSchema>;
 
 export const ListApprovalsQuerySchema = z.strictObject({
-  sessionId: idSchema("ses").optional(),
+  sessionId: z.string().min(1).max(100).optional().describe("A session's id or name."),
   tool: z.string().max(200).optional(),
   status: ApprovalStatusSchema.optional(),
   limit: wholeNumber(1, 500).prefault(100),

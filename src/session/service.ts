@@ -283,13 +283,11 @@ export class SessionService {
   }
 
   async approvals(q: ListApprovalsQuery, caller: Caller): Promise<{ items: Approval[]; nextCursor: string | null }> {
-    if (q.sessionId) await this.resolve(q.sessionId, caller);
+    const one = q.sessionId ? (await this.resolve(q.sessionId, caller)).id : undefined;
     const rows = await approvalStore.list(this.ctx.db, {
       // One session (checked above), or all the caller may see, chosen by the query (never a list of
       // ids: a tenant may have more sessions than SQLite takes parameters).
-      ...(q.sessionId
-        ? { sessionIds: [q.sessionId] }
-        : { sessionScope: sessionListScope(caller.principal, this.tenants) }),
+      ...(one ? { sessionIds: [one] } : { sessionScope: sessionListScope(caller.principal, this.tenants) }),
       tool: q.tool,
       status: q.status,
       beforeId: q.cursor,

@@ -241,7 +241,11 @@ describe("approvals API", () => {
       },
       { text: "both done" },
     ]);
-    const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "apr-parallel: two files" });
+    const created = await aegis.api<Json>("POST", "/v1/sessions", {
+      workDir: dir,
+      name: "apr-parallel",
+      prompt: "apr-parallel: two files",
+    });
     const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${created.body.id}/events`);
     // Claude Code asks about parallel calls one after the other: each gets its own approval.
     const first = await sse.waitForType("approval.requested");
@@ -251,6 +255,9 @@ describe("approvals API", () => {
     await sse.waitTurnsEnded(1);
     const all = await aegis.api<Json>("GET", `/v1/approvals?sessionId=${created.body.id}`);
     expect(all.body.items.map((a: Json) => a.status)).toEqual(["approved", "approved"]);
+    // A name works wherever an id does.
+    const byName = await aegis.api<Json>("GET", "/v1/approvals?sessionId=apr-parallel");
+    expect(byName.body.items.map((a: Json) => a.id)).toEqual(all.body.items.map((a: Json) => a.id));
     expect(readFileSync(join(dir, "one.txt"), "utf8")).toBe("1");
     expect(readFileSync(join(dir, "two.txt"), "utf8")).toBe("2");
     sse.close();
