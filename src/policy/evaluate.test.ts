@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compilePolicy, evaluate } from "./evaluate";
 import type { PolicyInput, PolicyLayer, PolicyLayerInput, Rule } from "./schema";
 import { parsePolicy } from "./service";
+import { analyseCommand } from "./shell";
 
 const WORK = "/work/proj";
 const policy = (rules: Array<Partial<Rule>>, extra: Omit<PolicyInput, "rules"> = {}) =>
@@ -101,6 +102,41 @@ describe("Bash: a deny rule cannot be bypassed by chaining, nesting or disguise"
 
   it("an unfollowable command is still denied when a part hits a deny rule", () => {
     expect(evaluate(layers, bash("rm -rf / && echo 'open")).decision).toBe("deny");
+  });
+});
+
+describe("an allow-list is not bypassed by text the analysis misreads", () => {
+  // Each of these ran `rm` under bash while an allow-list of echo, cat and git said allow: the
+  // scanner ended a quote, a redirection, a here-document or a comment where bash does not.
+  const allowList = [
+    layer(
+      "server",
+      [
+        { tool: "Bash", command: { glob: "echo *" }, decision: "allow" },
+        { tool: "Bash", command: { glob: "cat *" }, decision: "allow" },
+        { tool: "Bash", command: { glob: "git *" }, decision: "allow" },
+        { tool: "Bash", command: { glob: "rm *" }, decision: "deny", reason: "never delete" },
+      ],
+      { default: "ask" },
+    ),
+  ];
+  it.each([
+    ["ANSI-C quoting", "echo $'\\''; rm -f victim #'"],
+    ["an escaped > before &", "echo \\>&rm -f victim"],
+    ["an escaped > before |", "echo \\>|rm -f victim"],
+    ["an escaped < before &", "echo \\<&rm -f victim"],
+    ["a here-document delimiter with quotes inside", 'cat <<:"x"\n:x\nrm -f victim\n:'],
+    ["a here-document delimiter quoted in part", 'cat <<"E"OF\nEOF\nrm -f victim\nEOF'],
+    ["a here-document delimiter with an escape", "cat <<tru\\e\ntrue\nrm -f victim\ntrue"],
+    ["a comment inside backticks", "echo `echo #` ; rm -f victim\n`"],
+  ])("%s: never allowed (%j)", (_what, command) => {
+    expect(evaluate(allowList, bash(command)).decision).not.toBe("allow");
+  });
+
+  it("a carriage return is part of a word, as bash reads it: no comment starts after it", () => {
+    const parts = analyseCommand("echo a\r#; rm -f victim").parts;
+    expect(parts).toHaveLength(2);
+    expect(parts[1]?.allowForms[0]).toBe("rm -f victim");
   });
 });
 
