@@ -37,7 +37,7 @@ export async function requestPermission(
       : await ctx.policy.decide(live.id, { toolName: req.toolName, input: req.input, workDir });
   if (gate && gate.decision !== "ask") return applyVerdict(ctx, live, req, { ...gate, decision: gate.decision });
   const timeoutSeconds = gate?.approvalTimeoutSeconds ?? ctx.config.approvals.timeoutSeconds;
-  return hold(ctx, live, req, isQuestion ? "question" : "tool", timeoutSeconds || undefined, gate?.reason);
+  return hold(ctx, live, req, workDir, isQuestion ? "question" : "tool", timeoutSeconds || undefined, gate?.reason);
 }
 
 /** Records an automatic allow or deny (event, audit record, breaker) and answers with it. */
@@ -76,6 +76,7 @@ async function hold(
   ctx: SessionContext,
   live: LiveSession,
   req: PermissionRequest,
+  workDir: string,
   kind: "tool" | "question",
   timeoutSeconds: number | undefined,
   reason: string | undefined,
@@ -89,6 +90,7 @@ async function hold(
     toolUseId: req.toolUseId,
     toolName: req.toolName,
     input: req.input,
+    workDir,
     requestedAt: ctx.clock.monotonic(),
     timers: [],
     resolve: () => {},
@@ -250,6 +252,8 @@ export interface DecisionRequest {
   updatedInput?: Record<string, unknown> | undefined;
 }
 
+const EDIT_DENIED = "The edited input is denied by policy, so it cannot be approved:";
+
 /** Applies a person's decision to one pending tool call (or question). */
 export async function decide(
   ctx: SessionContext,
@@ -259,6 +263,13 @@ export async function decide(
   caller: Caller,
 ) {
   const allow = d.decision.startsWith("allow");
+  // A person approves the call they were shown; an input they edit is a new call, and no layer's
+  // deny gives way to an approval (an approver cannot swap in a command the policy refuses).
+  if (allow && d.updatedInput && ctx.policy) {
+    const call = { toolName: pending.toolName, input: d.updatedInput, workDir: pending.workDir };
+    const gate = await ctx.policy.decide(live.id, call);
+    if (gate.decision === "deny") throw SessionErrors.editDenied({ message: `${EDIT_DENIED} ${gate.reason}` });
+  }
   const status = allow ? "approved" : "rejected";
   const message = d.message ?? null;
   const waitMs = ctx.clock.monotonic() - pending.requestedAt;

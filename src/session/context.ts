@@ -19,6 +19,8 @@ export interface PendingDecision {
   toolUseId: string;
   toolName: string;
   input: Record<string, unknown>;
+  /** Where the call runs, for the policy check of an input a person edits. */
+  workDir: string;
   requestedAt: number;
   /** Timeout and long-wait timers; cleared when the approval settles. */
   timers: NodeJS.Timeout[];

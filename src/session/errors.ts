@@ -30,6 +30,11 @@ export const SessionErrors = {
   ),
   noPendingApproval: defineError("NO_PENDING_APPROVAL", 409, "The session has no pending tool call to decide."),
   noPendingQuestion: defineError("NO_PENDING_QUESTION", 409, "The session has no pending question to answer."),
+  editDenied: defineError(
+    "EDIT_DENIED_BY_POLICY",
+    403,
+    "The edited input is denied by policy, so it cannot be approved; approve the call as asked, or reject it.",
+  ),
   approvalSettled: defineError("APPROVAL_SETTLED", 409, "This approval was already decided or has expired."),
   approvalNotFound: defineError("APPROVAL_NOT_FOUND", 404, "No pending approval with that id in this session."),
   runtimeUnavailable: defineError(

@@ -74,6 +74,36 @@ describe("policies", () => {
     sse.close();
   });
 
+  it("an approver cannot edit a call into one the policy denies; the call as asked can still be approved", async () => {
+    const d = dir();
+    writeFileSync(join(d, "keep.txt"), "precious");
+    model.script("pol-edit", [
+      { toolUse: { name: "Write", input: { file_path: join(d, "asked.txt"), content: "as asked" } } },
+      { text: "done" },
+    ]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: "pol-edit: go" })).body;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    const req = await sse.waitForType("approval.requested");
+    // A session rule denies writing keep.txt; the approver tries to swap that path in.
+    await aegis.api("PUT", `/v1/sessions/${s.id}/policy`, {
+      rules: [{ tool: "Write", path: "**/keep.txt", decision: "deny", reason: "keep.txt stays" }],
+    });
+    const edited = await aegis.api<Json>("POST", `/v1/approvals/${req.data.data.approvalId}`, {
+      decision: "allow_once",
+      updatedInput: { file_path: join(d, "keep.txt"), content: "overwritten" },
+    });
+    expect(edited.status).toBe(403);
+    expect(edited.body.error.code).toBe("EDIT_DENIED_BY_POLICY");
+    expect(edited.body.error.message).toContain("keep.txt stays");
+    // Still pending: the call as asked can be approved.
+    const ok = await aegis.api<Json>("POST", `/v1/approvals/${req.data.data.approvalId}`, { decision: "allow_once" });
+    expect(ok.status).toBe(200);
+    await sse.waitTurnsEnded(1);
+    expect(readFileSync(join(d, "keep.txt"), "utf8")).toBe("precious");
+    expect(readFileSync(join(d, "asked.txt"), "utf8")).toBe("as asked");
+    sse.close();
+  });
+
   it("allow_always adds a session rule, so the next identical call goes through without asking", async () => {
     const d = dir();
     // No server rule matches mkdir, so it is asked about (the default) until a person says always.
