@@ -44,6 +44,8 @@ export interface ActiveTurn {
 
 export interface LiveSession {
   id: string;
+  /** The session's working directory: what relative policy paths are relative to, whatever the current `cd`. */
+  workDir: string;
   /** Who owns the session, and how it runs; fixed for its life, so access checks need no read. */
   owner: { tenant: string; ownerKeyId: string | null; kind: SessionRecord["kind"] };
   handle: RuntimeHandle | null;
@@ -128,9 +130,10 @@ export function within(ctx: SessionContext, tx: Tx): SessionContext {
   return { ...outer, transact: joined(tx), outer };
 }
 
-export function newLive(s: Pick<SessionRecord, "id" | "tenant" | "ownerKeyId" | "kind">): LiveSession {
+export function newLive(s: Pick<SessionRecord, "id" | "tenant" | "ownerKeyId" | "kind" | "workDir">): LiveSession {
   return {
     id: s.id,
+    workDir: s.workDir,
     owner: { tenant: s.tenant, ownerKeyId: s.ownerKeyId, kind: s.kind },
     handle: null,
     queue: [],

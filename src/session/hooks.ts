@@ -70,7 +70,8 @@ async function answer(ctx: SessionContext, live: LiveSession, h: HookInput, dead
             permissionDecisionReason: stop.stopReason,
           },
         };
-      const gate = ctx.policy ? await ctx.policy.decide(live.id, { ...call, workDir: h.cwd }) : undefined;
+      // The session's directory, not the hook's cwd: after a `cd`, relative rules still apply.
+      const gate = ctx.policy ? await ctx.policy.decide(live.id, { ...call, workDir: live.workDir }) : undefined;
       if (!gate) return {};
       if (gate.decision !== "ask") {
         // Same path as a managed session: event, audit record, breaker.
@@ -104,7 +105,7 @@ async function answer(ctx: SessionContext, live: LiveSession, h: HookInput, dead
           },
         };
       const deadline = AbortSignal.timeout(deadlineMs);
-      const d = await observedPermission(ctx, live, h.cwd, call, deadline);
+      const d = await observedPermission(ctx, live, live.workDir, call, deadline);
       // Nobody decided in time, or the session or the server is closing: Claude Code's own permission
       // prompt takes over.
       if (deadline.aborted || live.closing) return {};

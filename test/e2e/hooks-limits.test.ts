@@ -274,4 +274,29 @@ describe("observed sessions and live-session limits", () => {
     expect(sessions).not.toContain("cc-r-2");
     expect(sessions).not.toContain("cc-e-2");
   });
+
+  it("decides an observed session's calls against its own directory, whatever the hook's cwd after a cd", async () => {
+    const aegis = await startServer();
+    const put = await aegis.api<Json>("PUT", "/v1/policies/default", {
+      rules: [{ tool: "*", path: "**/.env", decision: "deny", reason: "no secrets files" }],
+      default: "allow",
+    });
+    expect(put.status).toBe(200);
+    const secret = await installFor(aegis, aegis.adminToken, "cd");
+    const project = mkdtempSync(join(tmpdir(), "aegis-hook-cd-"));
+    const base = { session_id: "cc-cd-1", hook_event_name: "UserPromptSubmit", prompt: "hi", cwd: project };
+    expect((await hook(aegis, secret, base)).status).toBe(200);
+    const read = (cwd: string) =>
+      hook(aegis, secret, {
+        session_id: "cc-cd-1",
+        cwd,
+        hook_event_name: "PreToolUse",
+        tool_name: "Read",
+        tool_use_id: `toolu_${cwd.length}`,
+        tool_input: { file_path: join(project, ".env") },
+      }).then((r) => r.json() as Promise<Json>);
+    expect((await read(project)).hookSpecificOutput).toMatchObject({ permissionDecision: "deny" });
+    // After `cd sub` the hook's cwd moves; the project's .env is still the project's.
+    expect((await read(join(project, "sub"))).hookSpecificOutput).toMatchObject({ permissionDecision: "deny" });
+  });
 });
