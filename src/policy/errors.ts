@@ -8,6 +8,11 @@ export const PolicyErrors = {
     "The policy is not valid; fix the rule and field named in the message (all problems are in details.issues).",
   ),
   notFound: defineError("POLICY_NOT_FOUND", 404, "No policy is set for this scope; PUT one first."),
+  overrideNotAnswered: defineError(
+    "OVERRIDE_NOT_ANSWERED",
+    403,
+    "Only allow_always on an approval (a person's answer) or an admin adds an overridesAsk rule; keep the session's existing ones and drop the new one.",
+  ),
   versionNotFound: defineError(
     "POLICY_VERSION_NOT_FOUND",
     404,

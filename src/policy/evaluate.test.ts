@@ -252,6 +252,24 @@ describe("defaults", () => {
       "the key policy's default is allow",
     ],
     ["no layers at all", [], "ask", "No policy rule matched this call"],
+    [
+      "a session may tighten the default",
+      [layer("session", other, { default: "deny" }), layer("server", other, { default: "ask" })],
+      "deny",
+      "the session policy's default is deny",
+    ],
+    [
+      "a session may not loosen the server's default",
+      [layer("session", other, { default: "allow" }), layer("server", other, { default: "deny" })],
+      "deny",
+      "the server policy's default is deny (the session policy's default allow cannot loosen it)",
+    ],
+    [
+      "nor Aegis's own ask",
+      [layer("session", other, { default: "allow" })],
+      "ask",
+      "Aegis asks (the session policy's default allow cannot loosen it)",
+    ],
   ] as Array<[string, PolicyLayerInput[], string, string]>)("%s", (_name, layers, decision, reason) => {
     const v = evaluate(layers, { toolName: "WebSearch", input: { query: "x" }, workDir: WORK });
     expect(v.decision).toBe(decision);

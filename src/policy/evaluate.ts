@@ -10,7 +10,9 @@
 //     naming only a tool covers them all).
 //  4. Within one decision the most specific layer (session > key > tenant > server) and then the
 //     lowest rule index names the reason and the approval timeout.
-//  5. No decision yet: the `default` of the most specific layer that sets one, else "ask".
+//  5. No decision yet: the `default` of the most specific layer that sets one, else "ask"; the
+//     session layer's default only counts when it is no looser than what the layers beneath it
+//     give (an operator writes it; deny > ask > allow).
 //  5b. An ask gives way to session-layer allow rules marked `overridesAsk` (what allow_always
 //     adds: a person already decided) when they cover EVERY subject. A deny never does.
 //  6. A call Aegis could not follow (unparseable command, missing path, non-http URL) is never
@@ -146,17 +148,24 @@ function fromRule(decision: PolicyDecision, hit: Hit, ordered: readonly PolicyLa
 /** How much of a call's subject a reason quotes: the reason goes into events, the audit trail and Claude Code's context. */
 const QUOTED_SUBJECT_CHARS = 200;
 
+const STRICTER: Record<PolicyDecision, number> = { allow: 0, ask: 1, deny: 2 };
+
 function byDefault(ordered: readonly PolicyLayerInput[], unmatched: string | null): Verdict {
   const quoted =
     unmatched !== null && unmatched.length > QUOTED_SUBJECT_CHARS
       ? `${unmatched.slice(0, QUOTED_SUBJECT_CHARS)}…`
       : unmatched;
   const what = quoted === null ? "No policy rule matched this call" : `No policy rule allows \`${quoted}\``;
-  const setter = ordered.find((l) => l.policy.default !== undefined);
+  const below = ordered.find((l) => l.name !== "session" && l.policy.default !== undefined);
+  const session = ordered.find((l) => l.name === "session" && l.policy.default !== undefined);
+  const floor = below?.policy.default ?? "ask";
+  const setter = session?.policy.default && STRICTER[session.policy.default] >= STRICTER[floor] ? session : below;
   const decision = setter?.policy.default ?? "ask";
+  const loosened =
+    session && setter !== session ? ` (the session policy's default ${session.policy.default} cannot loosen it)` : "";
   const reason = setter
-    ? `${what}; the ${setter.name} policy's default is ${decision}.`
-    : `${what}; with no default set, Aegis asks.`;
+    ? `${what}; the ${setter.name} policy's default is ${decision}${loosened}.`
+    : `${what}; with no default set, Aegis asks${loosened}.`;
   return { decision, reason, rule: null, subject: unmatched, approvalTimeoutSeconds: timeoutOf(ordered, null) };
 }
 

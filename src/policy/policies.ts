@@ -3,10 +3,11 @@
 import type { AuditActor } from "../core/audit";
 import type { Db } from "../store/db";
 import type { Transact, Tx } from "../store/tx";
+import { PolicyErrors } from "./errors";
 import { evaluate } from "./evaluate";
 import type { EvaluationInput, Policy, PolicyLayer, PolicyScope, Rule, StoredPolicy, Verdict } from "./schema";
 import { COMMAND_TOOL, DOMAIN_TOOL, FILE_TOOLS, SERVER_SCOPE_ID } from "./schema";
-import { savePolicy } from "./service";
+import { parsePolicy, savePolicy } from "./service";
 import { policyStore } from "./store";
 
 export interface SessionScope {
@@ -87,7 +88,10 @@ export class PolicyService {
 
   async put(scope: PolicyScope, policy: unknown, actor: AuditActor): Promise<StoredPolicy> {
     const at = this.deps.clock.now().toISOString();
-    return this.deps.transact((tx) => savePolicy(tx, { scope, policy, actor, at }));
+    return this.deps.transact(async (tx) => {
+      if (scope.type === "session" && actor.role !== "admin") await keepsOverrides(tx, scope, policy);
+      return savePolicy(tx, { scope, policy, actor, at });
+    });
   }
 
   async history(scope: PolicyScope, limit: number): Promise<StoredPolicy[]> {
@@ -143,4 +147,19 @@ export function ruleFor(
     }
   }
   return { tool: escapeGlob(call.toolName), decision, reason, ...extra } as Rule;
+}
+
+/**
+ * An `overridesAsk` rule stands for a person's answer (allow_always adds it). Below admin, a session
+ * policy may keep the ones it has but not add one: that would wave through every ask of the wider
+ * layers (an operator's `{ tool: "*", overridesAsk: true }` skipped the server's asks).
+ */
+async function keepsOverrides(tx: Tx, scope: PolicyScope, input: unknown): Promise<void> {
+  const rules = parsePolicy(input).rules.filter((r) => r.overridesAsk === true);
+  if (rules.length === 0) return;
+  const current = (await policyStore.latest(tx.db, scope))?.policy?.rules ?? [];
+  const kept = new Set(current.filter((r) => r.overridesAsk === true).map((r) => JSON.stringify(r)));
+  const added = rules.find((r) => !kept.has(JSON.stringify(r)));
+  if (added)
+    throw PolicyErrors.overrideNotAnswered({ details: { rule: { tool: added.tool, decision: added.decision } } });
 }

@@ -202,7 +202,7 @@ describe("authorization matrix", () => {
       const approvalRoute = r.url.startsWith("/v1/approvals/:id");
       const sessionRoute = r.url.startsWith("/v1/sessions/:id") || approvalRoute;
       const keyRoute = r.url.startsWith("/v1/auth/keys/:id");
-      // Hook installations belong to a tenant: other tenants do not see them.
+      // Hook installations follow the sessions rule: their owner, an admin, or a sharing tenant's operators.
       const installRoute = r.url.startsWith("/v1/hooks/installations/:id");
       const destructive = `${r.method} ${r.url}` === "DELETE /v1/sessions/:id" || keyRoute;
       for (const who of callers) {
@@ -241,7 +241,12 @@ describe("authorization matrix", () => {
             !canActOnSession(principal(who), { tenant: t.tenant, ownerKeyId: t.owner.keyId }, tenants)
           )
             expected = 403;
-          else if (installRoute && who.role !== "admin" && who.tenant !== "default") expected = 404;
+          else if (
+            installRoute &&
+            // The victim installation is the admin's, in the default tenant: the sessions rule decides.
+            !canActOnSession(principal(who), { tenant: "default", ownerKeyId: "bootstrap" }, tenants)
+          )
+            expected = 404;
           else expected = "allowed";
 
           // Public routes need no API key; some (hooks) check their own credentials instead.

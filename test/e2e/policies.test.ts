@@ -127,6 +127,25 @@ describe("policies", () => {
     sse.close();
   });
 
+  it("below admin, a session policy keeps its overridesAsk rules but cannot add one", async () => {
+    const op = (await aegis.api<Json>("POST", "/v1/auth/keys", { name: "pol-op", role: "operator" })).body;
+    const as = { authorization: `Bearer ${op.token}` };
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir() }, as)).body;
+    const wave = { tool: "*", decision: "allow", overridesAsk: true, reason: "everything" };
+    const put = (rules: Json[], headers?: Json) =>
+      aegis.api<Json>("PUT", `/v1/sessions/${s.id}/policy`, { rules }, headers);
+    const refused = await put([wave], as);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe("OVERRIDE_NOT_ANSWERED");
+    // An admin may; the operator may then keep it (a round trip) but not add another.
+    expect((await put([wave])).status).toBe(200);
+    const kept = (await aegis.api<Json>("GET", `/v1/sessions/${s.id}/policy`, undefined, as)).body.policy.rules;
+    expect((await put([...kept, { tool: "Bash", decision: "deny", reason: "no shell" }], as)).status).toBe(200);
+    const other = { tool: "Bash", decision: "allow", overridesAsk: true, reason: "shell" };
+    expect((await put([...kept, other], as)).status).toBe(403);
+    await aegis.api("DELETE", `/v1/sessions/${s.id}`);
+  });
+
   it("reject_always adds a session deny rule, so the next identical call is refused without asking", async () => {
     const d = dir();
     // No server rule matches mkdir, so it is asked about until a person says never.
