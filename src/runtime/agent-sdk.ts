@@ -4,7 +4,13 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { type Options, type Query, query, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
+import {
+  type HookCallbackMatcher,
+  type Options,
+  type Query,
+  query,
+  type SDKUserMessage,
+} from "@anthropic-ai/claude-agent-sdk";
 import { AsyncQueue } from "../core/async-queue";
 import type { Logger } from "../core/log";
 import { newStreamState, translate } from "./translate";
@@ -99,6 +105,7 @@ export class AgentSdkRuntime implements Runtime {
       ...(o.pinnedEnv ? { settings: { env: o.pinnedEnv } } : {}),
       ...(o.maxTurns ? { maxTurns: o.maxTurns } : {}),
       ...(o.maxBudgetUsd ? { maxBudgetUsd: o.maxBudgetUsd } : {}),
+      ...(o.onPreToolUse ? { hooks: { PreToolUse: [preToolUse(o.onPreToolUse)] } } : {}),
       stderr: (data) => {
         stderr.push(data);
         if (stderr.length > 50) stderr.shift();
@@ -150,4 +157,26 @@ export class AgentSdkRuntime implements Runtime {
       },
     };
   }
+}
+
+/** A PreToolUse hook that puts every tool call to `decide`; if it fails, the call is blocked (fail closed). */
+function preToolUse(decide: NonNullable<RuntimeStartOptions["onPreToolUse"]>): HookCallbackMatcher {
+  return {
+    onFailure: "block",
+    hooks: [
+      async (h) => {
+        if (h.hook_event_name !== "PreToolUse") return {};
+        const input = h.tool_input && typeof h.tool_input === "object" ? (h.tool_input as Record<string, unknown>) : {};
+        const verdict = await decide({ toolUseId: h.tool_use_id, toolName: h.tool_name, input });
+        if (!verdict) return {};
+        return {
+          hookSpecificOutput: {
+            hookEventName: "PreToolUse",
+            permissionDecision: "deny",
+            permissionDecisionReason: verdict.deny,
+          },
+        };
+      },
+    ],
+  };
 }

@@ -29,12 +29,20 @@ export interface RuntimeStartOptions {
   maxBudgetUsd?: number | undefined;
   /** Asked for every tool call that Claude Code's permission mode does not already allow. */
   onPermission: (request: PermissionRequest) => Promise<PermissionDecision>;
+  /**
+   * Asked before every tool call, whatever the permission mode or allowedTools say (a PreToolUse
+   * hook): a `deny` stops the call there. Nothing else is decided here; onPermission still runs.
+   */
+  onPreToolUse?: ((call: ToolCall) => Promise<{ deny: string } | null>) | undefined;
 }
 
-export interface PermissionRequest {
+export interface ToolCall {
   toolUseId: string;
   toolName: string;
   input: Record<string, unknown>;
+}
+
+export interface PermissionRequest extends ToolCall {
   signal: AbortSignal;
 }
 

@@ -6,7 +6,7 @@ import { actorOf, type Caller } from "../auth";
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep } from "../core/truncate";
-import type { PermissionDecision, PermissionRequest } from "../runtime/types";
+import type { PermissionDecision, PermissionRequest, ToolCall } from "../runtime/types";
 import type { Tx } from "../store/tx";
 import { callKey, noteFailure, resetBreaker } from "./breaker";
 import {
@@ -38,6 +38,24 @@ export async function requestPermission(
   if (gate && gate.decision !== "ask") return applyVerdict(ctx, live, req, { ...gate, decision: gate.decision });
   const timeoutSeconds = gate?.approvalTimeoutSeconds ?? ctx.config.approvals.timeoutSeconds;
   return hold(ctx, live, req, workDir, isQuestion ? "question" : "tool", timeoutSeconds || undefined, gate?.reason);
+}
+
+/**
+ * Claude Code puts every tool call to a PreToolUse hook first, whatever its permission mode or
+ * allowedTools say: a policy deny stops the call there (recorded as any policy deny is). Anything
+ * else goes on to Claude Code's own permission flow, and to requestPermission when it asks.
+ */
+export async function denyByPolicy(
+  ctx: SessionContext,
+  live: LiveSession,
+  workDir: string,
+  call: ToolCall,
+): Promise<{ deny: string } | null> {
+  if (!ctx.policy || call.toolName === QUESTION_TOOL) return null;
+  const gate = await ctx.policy.decide(live.id, { toolName: call.toolName, input: call.input, workDir });
+  if (gate.decision !== "deny") return null;
+  const d = await applyVerdict(ctx, live, call, { ...gate, decision: "deny" });
+  return { deny: d.behavior === "deny" ? d.message : gate.reason };
 }
 
 /** Records an automatic allow or deny (event, audit record, breaker) and answers with it. */

@@ -3,8 +3,8 @@
 import { event } from "../core/events";
 import { newId } from "../core/ids";
 import { truncateDeep, truncateText } from "../core/truncate";
-import type { RuntimeEvent, RuntimeHandle } from "../runtime/types";
-import { requestPermission } from "./approvals";
+import type { RuntimeEvent, RuntimeHandle, ToolCall } from "../runtime/types";
+import { denyByPolicy, requestPermission } from "./approvals";
 import { callKey, noteFailure, noteSuccess } from "./breaker";
 import { type LiveSession, publish, type SessionContext, scrub, settleApprovals, transition, within } from "./context";
 import { addDelta, flushDelta, newMessage } from "./deltas";
@@ -36,6 +36,7 @@ export async function startRuntime(ctx: SessionContext, live: LiveSession, s: Se
       ...s.options,
       ...(path ? { env: { ...s.options.env, ...path.env }, unsetEnv: path.unsetEnv, pinnedEnv: path.pinnedEnv } : {}),
       onPermission: (req) => requestPermission(ctx, live, s.workDir, req),
+      ...(ctx.policy ? { onPreToolUse: (call: ToolCall) => denyByPolicy(ctx, live, s.workDir, call) } : {}),
     });
   } catch (err) {
     // The process could not even be spawned (e.g. an argument the OS refuses): the session fails,

@@ -52,6 +52,27 @@ describe("policies", () => {
     sse.close();
   });
 
+  it.each([
+    ["bypassPermissions", { permissionMode: "bypassPermissions" }],
+    ["allowedTools naming Bash", { allowedTools: ["Bash"] }],
+  ])("a deny rule holds when %s would let Claude Code run the call without asking", async (_what, options) => {
+    const d = dir();
+    writeFileSync(join(d, "keep.txt"), "precious");
+    const tag = `pol-pre-${Object.keys(options)[0]}`;
+    const script = model.script(tag, [
+      { toolUse: { name: "Bash", input: { command: "rm keep.txt", description: "delete" } } },
+      { text: "could not delete" },
+    ]);
+    const s = (await aegis.api<Json>("POST", "/v1/sessions", { workDir: d, prompt: `${tag}: delete it`, ...options }))
+      .body;
+    const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${s.id}/events`);
+    await sse.waitTurnsEnded(1);
+    expect(readFileSync(join(d, "keep.txt"), "utf8")).toBe("precious");
+    expect(toolResultText(lastToolResult(script.requests[1])[0]!)).toContain("no deleting files");
+    expect(sse.of("policy.decided").map((e) => e.data.data.decision)).toEqual(["deny"]);
+    sse.close();
+  });
+
   it("an allow rule runs without asking; an ask rule waits for POST /v1/approvals/{id} and the tool then runs", async () => {
     const d = dir();
     model.script("pol-ask", [
