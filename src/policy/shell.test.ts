@@ -70,7 +70,27 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     ["nice -n 10 nohup rm -rf /", "rm -rf /"],
     ["command exec rm -rf /", "rm -rf /"],
     ["flock /tmp/l chroot /mnt rm -rf /", "rm -rf /"],
-    ["xargs -n 1 rm -rf < list", "rm -rf < list"],
+    ["xargs -n 1 rm -rf < list", "rm -rf"],
+    // Options that take a value, long ones too: the value is not the program.
+    ["env --unset X rm -f v", "rm -f v"],
+    ["env --chdir . rm -f v", "rm -f v"],
+    ["xargs --max-args 1 rm -f v", "rm -f v"],
+    ["flock -w 5 lock rm -f v", "rm -f v"],
+    ["nice --adjustment 5 rm -f v", "rm -f v"],
+    ["strace -o f rm -f v", "rm -f v"],
+    ["exec -a name rm -f v", "rm -f v"],
+    ["sudo --user root rm -f v", "rm -f v"],
+    ["doas -u root rm -f v", "rm -f v"],
+    // Commands inside other commands' arguments.
+    ["env -S 'rm -f v'", "rm -f v"],
+    ["flock lock -c 'rm -f v'", "rm -f v"],
+    ["bash -c -- 'rm -f v'", "rm -f v"],
+    ["bash -c -e 'rm -f v'", "rm -f v"],
+    ["bash -Ec 'rm -f v'", "rm -f v"],
+    ["bash -o pipefail -c 'rm -f v'", "rm -f v"],
+    // A redirection is not part of the command: `rm>x` is rm.
+    ["rm -f v 2>/dev/null", "rm -f v"],
+    ["rm -f v > out", "rm -f v"],
     ["if rm -rf /", "rm -rf /"],
     ["do rm -rf /", "rm -rf /"],
     ["! rm -rf /", "rm -rf /"],
@@ -102,11 +122,22 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     ["$CMD -rf /", "the program name comes from a variable or substitution"],
     ["$(echo rm) -rf /", "the program name comes from a variable or substitution"],
     ["curl -s x | bash", "a shell reading commands from its input cannot be followed"],
+    ["bash <<< 'rm -f v'", "a shell reading commands from its input cannot be followed"],
+    ["echo 'rm -f v' | bash /dev/stdin", "a shell reading commands from its input cannot be followed"],
+    ["bash < s.sh", "a shell reading commands from its input cannot be followed"],
+    ["source /dev/stdin <<< 'rm -f v'", "a shell reading commands from its input cannot be followed"],
+    ["echo 'rm -f v' | . /dev/stdin", "a shell reading commands from its input cannot be followed"],
+    ["bash <(curl -s x)", "a shell reading commands from its input cannot be followed"],
+    ["xargs -I{} sh -c {}", "xargs builds the command from its input, which cannot be followed"],
     ["bash -c", "a shell -c without a command"],
     [`${"eval ".repeat(12)}ls`, "commands are nested too deeply to follow"],
     [Array.from({ length: 600 }, () => "a").join(";"), "more than 500 commands in one call"],
   ])("reports what it cannot follow: %j", (command, problem) => {
     expect(analyseCommand(command).problem).toBe(problem);
+  });
+
+  it("a line of redirections alone is still a part, so an allow rule must cover it", () => {
+    expect(analyseCommand("> /etc/passwd").parts.map((p) => p.allowForms[0])).toEqual(["> /etc/passwd"]);
   });
 
   it("still reports the parts it found before a problem", () => {

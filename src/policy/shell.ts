@@ -34,16 +34,33 @@ const WRAPPERS = new Set([
   ...["xargs", "watch", "flock", "chroot", "unbuffer", "strace", "ltrace"],
 ]);
 const ONE_ARGUMENT_FIRST = new Set(["timeout", "flock", "chroot"]);
+/** Options that take the next word as their value, so that word is not the program. */
 const OPTIONS_WITH_VALUE: Record<string, Set<string>> = {
-  sudo: new Set(["-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U"]),
-  nice: new Set(["-n"]),
+  sudo: new Set(["-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-R"]),
+  doas: new Set(["-u", "-C"]),
+  nice: new Set(["-n", "--adjustment"]),
   timeout: new Set(["-s", "-k", "--signal", "--kill-after"]),
-  xargs: new Set(["-I", "-n", "-P", "-L", "-s", "-d", "-E", "-a"]),
-  env: new Set(["-u", "-C", "-S"]),
+  xargs: new Set(["-I", "-n", "-P", "-L", "-s", "-d", "-E", "-a", "--max-args", "--max-procs", "--max-lines"]),
+  env: new Set(["-u", "-C", "-S", "--unset", "--chdir", "--split-string"]),
   stdbuf: new Set(["-i", "-o", "-e"]),
-  watch: new Set(["-n", "-d"]),
+  watch: new Set(["-n", "-d", "--interval"]),
+  flock: new Set(["-w", "-E", "--timeout", "--wait", "--conflict-exit-code"]),
+  strace: new Set(["-o", "-e", "-p", "-s", "-u", "-E", "-P", "-a", "-b", "-I", "-X", "-O", "-S"]),
+  ltrace: new Set(["-o", "-e", "-p", "-s", "-u", "-n", "-a", "-A", "-D", "-F", "-x"]),
+  exec: new Set(["-a"]),
 };
+for (const [name, opts] of [
+  ["sudo", ["--user", "--group", "--host", "--prompt", "--chdir", "--role", "--type", "--other-user"]],
+  ["xargs", ["--max-chars", "--delimiter", "--eof", "--arg-file"]],
+] as const)
+  for (const o of opts) OPTIONS_WITH_VALUE[name]?.add(o);
 const SHELLS = new Set(["sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "busybox"]);
+/** `source FILE` and `. FILE` run FILE's commands in the current shell. */
+const SOURCING = new Set(["source", "."]);
+/** Script arguments that are the shell's own input, or a stream nobody can read ahead. */
+const INPUT_SCRIPT = /^(-|\/dev\/stdin|\/dev\/fd\/\d+|\/proc\/[^/]+\/fd\/\d+|[<>]\(.*)$/s;
+/** A redirection operator at the start of a word (`>`, `2>&1`, `<<<`, `&>>`), not a process substitution. */
+const REDIRECTION = /^\d*(?:<<<|<>|<&|>&|>>|>\||&>>|&>|<(?!\()|>(?!\())/;
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/;
 
 /** Analyses a Bash command line into its simple commands. */
@@ -72,7 +89,16 @@ function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
   const plain = normalizeSpace(p.words.join(" "));
   const allowForms = unique([p.text, plain, normalizeSpace(keywordless.join(" "))]);
   const denyForms = [...allowForms];
-  let words = keywordless;
+  // Deny rules and nested commands look at the words that run: redirections and their targets go.
+  let words = withoutRedirections(keywordless);
+  if (words.length === 0) {
+    // Only redirections (`> file` empties it): still a part, which an allow rule must cover.
+    out.push({ allowForms, denyForms });
+    return null;
+  }
+  denyForms.push(normalizeSpace(words.join(" ")));
+  const built = xargsReplacement(words);
+  const split = splitString(words);
   for (;;) {
     const next = stripOnce(words);
     if (!next) break;
@@ -84,23 +110,54 @@ function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
   // `/bin/rm -rf x` runs rm: deny and ask rules see the bare program name too.
   if (program.includes("/")) denyForms.push(normalizeSpace([basename(program), ...words.slice(1)].join(" ")));
   out.push({ allowForms, denyForms: unique(denyForms) });
+  if (split !== undefined) return analyseInto(split, out, depth + 1) ?? nestedCommands(words, out, depth);
   if (/[$`]/.test(program)) return "the program name comes from a variable or substitution";
+  if (built) return "xargs builds the command from its input, which cannot be followed";
   return nestedCommands(words, out, depth);
+}
+
+/** Words without redirections: an operator word and its target, or an operator with its target joined. */
+function withoutRedirections(words: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] as string;
+    const m = REDIRECTION.exec(w);
+    if (!m) out.push(w);
+    else if (m[0].length === w.length) i++;
+  }
+  return out;
+}
+
+/** Whether an xargs in these words puts its input into the command (`-I{}`, `-i`, `--replace`). */
+function xargsReplacement(words: string[]): boolean {
+  const at = words.findIndex((w) => basename(w) === "xargs");
+  return at !== -1 && words.slice(at + 1).some((w) => /^(-I|-i|--replace)/.test(w));
+}
+
+/** The command line `env -S` (or `--split-string`) runs, if these words hold one. */
+function splitString(words: string[]): string | undefined {
+  const at = words.findIndex((w) => basename(w) === "env");
+  if (at === -1) return undefined;
+  for (let i = at + 1; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === "-S" || w === "--split-string") return words[i + 1] ?? "";
+    if (w.startsWith("--split-string=")) return w.slice("--split-string=".length);
+    if (/^-S./.test(w)) return w.slice(2);
+    if (!w.startsWith("-") && !ASSIGNMENT.test(w)) return undefined;
+  }
+  return undefined;
 }
 
 /** Runs the commands that a program executes from its arguments through the same analysis. */
 function nestedCommands(words: string[], out: CommandPart[], depth: number): string | null {
   const program = basename(words[0] ?? "");
   if (program === "eval") return analyseInto(words.slice(1).join(" "), out, depth + 1);
-  if (SHELLS.has(program)) {
-    const c = words.findIndex((w, i) => i > 0 && /^-[a-z]*c[a-z]*$/.test(w));
-    if (c > 0) {
-      const script = words[c + 1];
-      return script === undefined ? "a shell -c without a command" : analyseInto(script, out, depth + 1);
-    }
-    if (words.length === 1 || words.slice(1).every((w) => w.startsWith("-"))) {
+  if (SHELLS.has(program) || SOURCING.has(program)) {
+    const { command, script } = shellArguments(words);
+    if (command !== undefined)
+      return command === null ? "a shell -c without a command" : analyseInto(command, out, depth + 1);
+    if (script === undefined || INPUT_SCRIPT.test(script))
       return "a shell reading commands from its input cannot be followed";
-    }
     return null;
   }
   if (program === "find") {
@@ -113,6 +170,27 @@ function nestedCommands(words: string[], out: CommandPart[], depth: number): str
     }
   }
   return null;
+}
+
+/**
+ * A shell's options and what it runs: with `-c` (alone or among other flags, `-ec`, `-Ec`) the first
+ * argument after the options is the command line; without, the script (none: it reads its input).
+ */
+function shellArguments(words: string[]): { command?: string | null; script?: string } {
+  let i = 1;
+  let c = false;
+  for (; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === "--") {
+      i++;
+      break;
+    }
+    if (/^[-+][oO]$/.test(w))
+      i++; // -o pipefail, -O extglob: the next word is the option's
+    else if (/^-[A-Za-z]*c[A-Za-z]*$/.test(w)) c = true;
+    else if (!/^([-+][A-Za-z]+|--[a-z][a-z-]*)$/.test(w)) break;
+  }
+  return c ? { command: words[i] ?? null } : { script: words[i] };
 }
 
 function dropKeywords(words: string[]): string[] {
@@ -141,7 +219,10 @@ function stripOnce(words: string[]): string[] | null {
     else break;
   }
   if (ONE_ARGUMENT_FIRST.has(name) && i < words.length) i++; // the duration, lock file or new root
-  return words.slice(i);
+  // `flock FILE -c CMD` runs CMD through a shell.
+  const rest = words.slice(i);
+  if (name === "flock" && (rest[0] === "-c" || rest[0] === "--command")) return ["sh", "-c", ...rest.slice(1)];
+  return rest;
 }
 
 const basename = (w: string) => w.slice(w.lastIndexOf("/") + 1);
