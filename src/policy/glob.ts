@@ -87,7 +87,8 @@ export function compileRegex(source: string): Matcher {
 export function checkPathGlob(glob: string): string | null {
   if (glob.startsWith("~")) return "~ is not expanded; give an absolute path or one relative to the workDir";
   if (glob.startsWith("!")) return "negated globs are not supported; write a separate rule with the other decision";
-  if (glob.includes("\\")) return "use forward slashes; backslashes are not path separators here";
+  // A backslash escapes a glob character (`app/\\(group)/page.tsx`); anywhere else it is a Windows habit.
+  if (/\\(?![*?[\]{}()!+@\\])/.test(glob)) return "use forward slashes; backslashes are not path separators here";
   if (glob.split("/").includes(".."))
     return "`..` is not allowed; give an absolute path for places outside the workDir";
   const problem = tryCompile(() => picomatch.makeRe(glob));

@@ -1,10 +1,12 @@
 // The running policy service: loads each call's layers (server, tenant, key, session), decides
 // tool calls for the session domain, remembers "always" decisions, and serves the policy API.
+import { posix } from "node:path";
 import type { AuditActor } from "../core/audit";
 import type { Db } from "../store/db";
 import type { Transact, Tx } from "../store/tx";
 import { PolicyErrors } from "./errors";
 import { evaluate } from "./evaluate";
+import { checkPathGlob } from "./glob";
 import type { EvaluationInput, Policy, PolicyLayer, PolicyScope, Rule, StoredPolicy, Verdict } from "./schema";
 import { COMMAND_TOOL, DOMAIN_TOOL, FILE_TOOLS, SERVER_SCOPE_ID } from "./schema";
 import { parsePolicy, savePolicy } from "./service";
@@ -111,6 +113,8 @@ export class PolicyService {
     const add = async (t: Tx) => {
       const current = (await policyStore.latest(t.db, scope))?.policy ?? { rules: [] };
       const rule = ruleFor(call, decision, by.keyId ?? "someone");
+      // A call no rule can name exactly is decided this once; nothing broader is remembered.
+      if (!rule) return;
       const at = this.deps.clock.now().toISOString();
       await savePolicy(t, { scope, policy: { ...current, rules: [rule, ...current.rules] }, actor: by, at });
     };
@@ -129,7 +133,7 @@ export function ruleFor(
   call: { toolName: string; input: Record<string, unknown> },
   decision: "allow" | "deny",
   by: string,
-): Rule {
+): Rule | null {
   const reason = `${decision === "allow" ? "allowed" : "rejected"} always by ${by}`;
   const i = call.input;
   // A person answered an ask with "always": that answer stands against the ask next time too.
@@ -137,8 +141,13 @@ export function ruleFor(
   if (call.toolName === COMMAND_TOOL && typeof i.command === "string") {
     return { tool: COMMAND_TOOL, command: { glob: escapeGlob(i.command) }, decision, reason, ...extra } as Rule;
   }
-  const pathKey = FILE_TOOLS[call.toolName]?.find((k) => typeof i[k] === "string");
-  if (pathKey) return { tool: call.toolName, path: escapeGlob(String(i[pathKey])), decision, reason, ...extra } as Rule;
+  const pathKeys = FILE_TOOLS[call.toolName];
+  if (pathKeys) {
+    const pathKey = pathKeys.find((k) => typeof i[k] === "string" && i[k] !== "");
+    // No path: the call acts on the workDir, which `**` covers (and nothing outside it).
+    const path = pathKey ? escapeGlob(posix.normalize(String(i[pathKey]))) : "**";
+    return checkPathGlob(path) ? null : ({ tool: call.toolName, path, decision, reason, ...extra } as Rule);
+  }
   if (call.toolName === DOMAIN_TOOL && typeof i.url === "string") {
     try {
       return { tool: DOMAIN_TOOL, domain: new URL(i.url).hostname, decision, reason, ...extra } as Rule;
