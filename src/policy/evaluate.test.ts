@@ -240,6 +240,22 @@ describe("precedence across layers: deny beats ask beats allow; the most specifi
   });
 });
 
+describe("paths that are not under the workDir as written", () => {
+  const layers = [
+    layer("server", [
+      { tool: "Read", path: "**", decision: "allow", reason: "read the project" },
+      { tool: "Read", path: "/etc/**", decision: "deny", reason: "no system files" },
+    ]),
+  ];
+  it.each([
+    ["~/.ssh/id_rsa", "ask"],
+    ["file:///etc/passwd", "deny"],
+    ["FILE:///work/proj/a.txt", "ask"],
+  ])("%j is %s, never allowed as a file inside the workDir", (path, decision) => {
+    expect(evaluate(layers, { toolName: "Read", input: { file_path: path }, workDir: WORK }).decision).toBe(decision);
+  });
+});
+
 describe("defaults", () => {
   const other = [{ tool: "Read", decision: "allow" as const }];
   it.each([

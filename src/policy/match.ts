@@ -1,5 +1,7 @@
 // What a tool call acts on (commands, paths, hosts) and whether a compiled rule matches it.
+import { homedir } from "node:os";
 import { posix } from "node:path";
+import { fileURLToPath } from "node:url";
 import picomatch from "picomatch";
 import {
   compileCommandGlob,
@@ -96,9 +98,12 @@ function pathSubjects(
   for (const field of fields) {
     const value = input[field];
     if (value === undefined && SEARCH_TOOLS.has(toolName)) subjects.push(pathSubject(workDir, workDir));
-    else if (typeof value === "string" && value !== "")
-      subjects.push(pathSubject(posix.resolve(workDir, value), workDir));
-    else problem ??= `the input has no ${field}`;
+    else if (typeof value === "string" && value !== "") {
+      // `~` and file: URLs are not paths under the workDir; deny rules see where they point, and
+      // since the home is Claude Code's (it may not be the server's), such a call is never allowed.
+      if (/^(~|file:)/i.test(value)) problem ??= `${field} starts with ~ or file:, which the policy cannot resolve`;
+      subjects.push(pathSubject(posix.resolve(workDir, expandPath(value)), workDir));
+    } else problem ??= `the input has no ${field}`;
   }
   if (toolName === "Glob" && typeof input.pattern === "string") {
     // The pattern's literal prefix can leave the directory (`../../etc/*`, `/etc/**`); check it as a path too.
@@ -108,6 +113,19 @@ function pathSubjects(
     if (glob.split("/").includes("..")) problem ??= "the Glob pattern climbs with .. after a wildcard";
   }
   return { subjects, whole: null, problem };
+}
+
+/** `~/x` under the server's home, a file: URL as its path; anything else as given. */
+function expandPath(value: string): string {
+  if (value === "~" || value.startsWith("~/")) return posix.join(homedir(), value.slice(1));
+  if (/^file:/i.test(value)) {
+    try {
+      return fileURLToPath(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
 }
 
 function pathSubject(absolute: string, workDir: string): Subject {
