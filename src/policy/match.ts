@@ -111,9 +111,15 @@ function pathSubjects(
     const { base, glob } = picomatch.scan(input.pattern);
     if (base) subjects.push(pathSubject(posix.resolve(dir, base), workDir));
     if (glob.split("/").includes("..")) problem ??= "the Glob pattern climbs with .. after a wildcard";
+    // Braces, groups or classes can spell a path the literal prefix does not show: `{/etc,/x}/…`
+    // is absolute, `@(..)/…` and `[.][.]/…` climb.
+    if (GLOB_ESCAPES.test(glob)) problem ??= "the Glob pattern's braces, groups or classes could leave its directory";
   }
   return { subjects, whole: null, problem };
 }
+
+/** A brace holding a slash or `..`, a group holding `..`, or a class that matches a dot. */
+const GLOB_ESCAPES = /\{[^}]*(?:\/|\.\.)[^}]*\}|[@!?*+]\([^)]*\.\.[^)]*\)|\[[^\]]*\.[^\]]*\]/;
 
 /** `~/x` under the server's home, a file: URL as its path; anything else as given. */
 function expandPath(value: string): string {
