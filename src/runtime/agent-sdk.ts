@@ -159,23 +159,32 @@ export class AgentSdkRuntime implements Runtime {
   }
 }
 
-/** A PreToolUse hook that puts every tool call to `decide`; if it fails, the call is blocked (fail closed). */
+/**
+ * A PreToolUse hook that puts every tool call to `decide`. If deciding fails, the call is denied
+ * (fail closed) by the hook itself: Claude Code's own `onFailure: "block"` would refuse to start on
+ * an older Claude Code (a `claudePath` install).
+ */
 function preToolUse(decide: NonNullable<RuntimeStartOptions["onPreToolUse"]>): HookCallbackMatcher {
+  const deny = (reason: string) => ({
+    hookSpecificOutput: {
+      hookEventName: "PreToolUse" as const,
+      permissionDecision: "deny" as const,
+      permissionDecisionReason: reason,
+    },
+  });
   return {
-    onFailure: "block",
     hooks: [
       async (h) => {
         if (h.hook_event_name !== "PreToolUse") return {};
         const input = h.tool_input && typeof h.tool_input === "object" ? (h.tool_input as Record<string, unknown>) : {};
-        const verdict = await decide({ toolUseId: h.tool_use_id, toolName: h.tool_name, input });
-        if (!verdict) return {};
-        return {
-          hookSpecificOutput: {
-            hookEventName: "PreToolUse",
-            permissionDecision: "deny",
-            permissionDecisionReason: verdict.deny,
-          },
-        };
+        try {
+          const verdict = await decide({ toolUseId: h.tool_use_id, toolName: h.tool_name, input });
+          return verdict ? deny(verdict.deny) : {};
+        } catch (err) {
+          return deny(
+            `Aegis could not check this call against its policy (${(err as Error).message}); it was not run.`,
+          );
+        }
       },
     ],
   };
