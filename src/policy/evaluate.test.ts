@@ -292,16 +292,33 @@ describe("defaults", () => {
       "the server policy's default is deny (the session policy's default allow cannot loosen it)",
     ],
     [
-      "nor Aegis's own ask",
-      [layer("session", other, { default: "allow" })],
-      "ask",
-      "Aegis asks (the session policy's default allow cannot loosen it)",
+      "over an ask its operator could answer anyway, a session may allow",
+      [layer("session", other, { default: "allow" }), layer("server", other, { default: "ask" })],
+      "allow",
+      "the session policy's default is allow",
     ],
   ] as Array<[string, PolicyLayerInput[], string, string]>)("%s", (_name, layers, decision, reason) => {
     const v = evaluate(layers, { toolName: "WebSearch", input: { query: "x" }, workDir: WORK });
     expect(v.decision).toBe(decision);
     expect(v.reason).toContain(reason);
     expect(v.rule).toBeNull();
+  });
+
+  it("under an admin's default deny, a session's own allow rules count for nothing; a person's always answers do", () => {
+    const server = layer("server", [{ tool: "Bash", command: { glob: "git *" }, decision: "allow" }], {
+      default: "deny",
+    });
+    const session = layer("session", [
+      { tool: "*", decision: "allow", reason: "operator wants everything" },
+      { tool: "Bash", command: { glob: "npm test" }, decision: "allow", overridesAsk: true, reason: "answered" },
+    ]);
+    const decide = (command: string) => evaluate([session, server], bash(command)).decision;
+    expect(decide("rm -rf /tmp/x")).toBe("deny");
+    expect(decide("git status")).toBe("allow");
+    expect(decide("npm test")).toBe("allow");
+    // Over the default ask, the session's allow stands: its operator could approve those calls.
+    const lenient = layer("server", [], { default: "ask" });
+    expect(evaluate([session, lenient], bash("rm -rf /tmp/x")).decision).toBe("allow");
   });
 
   it("a default never overrides a matching rule of a less specific layer", () => {

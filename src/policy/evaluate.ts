@@ -10,9 +10,10 @@
 //     naming only a tool covers them all).
 //  4. Within one decision the most specific layer (session > key > tenant > server) and then the
 //     lowest rule index names the reason and the approval timeout.
-//  5. No decision yet: the `default` of the most specific layer that sets one, else "ask"; the
-//     session layer's default only counts when it is no looser than what the layers beneath it
-//     give (an operator writes it; deny > ask > allow).
+//  5. No decision yet: the `default` of the most specific layer that sets one, else "ask".
+//  5a. Under an admin layer's `default: deny` (an allow-list), the session layer (an operator writes
+//     it) cannot loosen: its default counts only if it is deny too, and only its overridesAsk allow
+//     rules (a person's answer) count. Over an ask it may allow: its operator could answer anyway.
 //  5b. An ask gives way to session-layer allow rules marked `overridesAsk` (what allow_always
 //     adds: a person already decided) when they cover EVERY subject. A deny never does.
 //  6. A call Aegis could not follow (unparseable command, missing path, non-http URL) is never
@@ -59,6 +60,9 @@ interface Hit {
 /** Decides one tool call. Layers may come in any order; each policy must have passed PolicySchema. */
 export function evaluate(layers: readonly PolicyLayerInput[], call: EvaluationInput): Verdict {
   const ordered = [...layers].sort((a, b) => rank(a.name) - rank(b.name));
+  // Under an admin `default: deny` (an allow-list), the session layer, which an operator writes,
+  // allows nothing of its own: only a person's answer (overridesAsk) counts there.
+  const allowList = floorOf(ordered) === "deny";
   const { subjects, whole, problem } = callSubjects(call.toolName, call.input, call.workDir);
   const covered = new Array<boolean>(subjects.length).fill(false);
   let uncovered = subjects.length;
@@ -84,6 +88,7 @@ export function evaluate(layers: readonly PolicyLayerInput[], call: EvaluationIn
         continue;
       }
       const overrides = rule.rule.overridesAsk === true && layer.name === "session";
+      if (allowList && layer.name === "session" && !overrides) continue;
       if (!rule.test) {
         allowsAll = true;
         allow ??= { layer, rule, subject: null };
@@ -148,7 +153,10 @@ function fromRule(decision: PolicyDecision, hit: Hit, ordered: readonly PolicyLa
 /** How much of a call's subject a reason quotes: the reason goes into events, the audit trail and Claude Code's context. */
 const QUOTED_SUBJECT_CHARS = 200;
 
-const STRICTER: Record<PolicyDecision, number> = { allow: 0, ask: 1, deny: 2 };
+/** The default the layers beneath the session give (admin-written); without one, Aegis asks. */
+function floorOf(ordered: readonly PolicyLayerInput[]): PolicyDecision {
+  return ordered.find((l) => l.name !== "session" && l.policy.default !== undefined)?.policy.default ?? "ask";
+}
 
 function byDefault(ordered: readonly PolicyLayerInput[], unmatched: string | null): Verdict {
   const quoted =
@@ -158,8 +166,9 @@ function byDefault(ordered: readonly PolicyLayerInput[], unmatched: string | nul
   const what = quoted === null ? "No policy rule matched this call" : `No policy rule allows \`${quoted}\``;
   const below = ordered.find((l) => l.name !== "session" && l.policy.default !== undefined);
   const session = ordered.find((l) => l.name === "session" && l.policy.default !== undefined);
-  const floor = below?.policy.default ?? "ask";
-  const setter = session?.policy.default && STRICTER[session.policy.default] >= STRICTER[floor] ? session : below;
+  const floor = floorOf(ordered);
+  // An ask the session's operator could answer anyway may become its allow; an admin's deny may not.
+  const setter = session?.policy.default && (floor !== "deny" || session.policy.default === "deny") ? session : below;
   const decision = setter?.policy.default ?? "ask";
   const loosened =
     session && setter !== session ? ` (the session policy's default ${session.policy.default} cannot loosen it)` : "";

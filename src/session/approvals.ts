@@ -283,7 +283,7 @@ export async function decide(
   const allow = d.decision.startsWith("allow");
   // A person approves the call they were shown; an input they edit is a new call, and no layer's
   // deny gives way to an approval (an approver cannot swap in a command the policy refuses).
-  if (allow && d.updatedInput && ctx.policy) {
+  if (allow && d.updatedInput && ctx.policy && pending.kind === "tool") {
     const call = { toolName: pending.toolName, input: d.updatedInput, workDir: pending.workDir };
     const gate = await ctx.policy.decide(live.id, call);
     if (gate.decision === "deny") throw SessionErrors.editDenied({ message: `${EDIT_DENIED} ${gate.reason}` });

@@ -312,6 +312,12 @@ describe("approvals API", () => {
       },
       { text: "Going with it." },
     ]);
+    // Under an allow-list (default deny) too: a question is not a tool call the policy decides.
+    const strict = await aegis.api<Json>("PUT", "/v1/policies/default", {
+      default: "deny",
+      rules: [{ tool: "Read", decision: "allow", reason: "reads are fine" }],
+    });
+    expect(strict.status).toBe(200);
     const created = await aegis.api<Json>("POST", "/v1/sessions", { workDir: dir, prompt: "apr-ask: choose" });
     const id = created.body.id;
     const sse = SseClient.admin(aegis, `${aegis.url}/v1/sessions/${id}/events`);
@@ -330,6 +336,7 @@ describe("approvals API", () => {
     const result = toolResultText(lastToolResult(script.requests[1])[0]!);
     expect(result).toContain("SQLite");
     expect(result).toContain(question);
+    expect((await aegis.api("PUT", "/v1/policies/default", { rules: [] })).status).toBe(200);
     sse.close();
   });
   it("a decision racing a kill or an escape: exactly one outcome stands, and only it is told", async () => {
