@@ -6,6 +6,8 @@ import { normalizeSpace } from "./glob";
 export interface RawPart {
   text: string;
   words: string[];
+  /** Indices of the words that are (or begin with) an unquoted redirection operator. */
+  redirects: number[];
 }
 
 interface Heredoc {
@@ -66,17 +68,25 @@ export class Scanner {
       afterRedirect = false;
     };
     let words: string[] = [];
+    let redirects: number[] = [];
     let word: string | null = null;
+    // Whether the word being read began with an unquoted redirection operator (`>f`, `2>&1`, `<<<`).
+    let wordRedirects = false;
     const heredocs: Heredoc[] = [];
     const endWord = () => {
-      if (word !== null) words.push(word);
+      if (word !== null) {
+        words.push(word);
+        if (wordRedirects) redirects.push(words.length - 1);
+      }
       word = null;
+      wordRedirects = false;
     };
     const endPart = () => {
       endWord();
-      if (words.length > 0) this.parts.push({ text: normalizeSpace(text.join("")), words });
+      if (words.length > 0) this.parts.push({ text: normalizeSpace(text.join("")), words, redirects });
       text = [];
       words = [];
+      redirects = [];
       afterRedirect = false;
     };
     let i = start;
@@ -161,6 +171,7 @@ export class Scanner {
       }
       if (c === ")") return this.fail("unbalanced )");
       if (c === "<" && next === "<" && s[i + 2] === "<") {
+        if (word === null || /^\d*$/.test(word)) wordRedirects = true;
         word = `${word ?? ""}<<<`; // a here-string: its word is data
         addText("<<<");
         i += 3;
@@ -188,6 +199,7 @@ export class Scanner {
       PLAIN_RUN_END.lastIndex = i + 1;
       const end = PLAIN_RUN_END.exec(s)?.index ?? s.length;
       const run = s.slice(i, end);
+      if ((c === "<" || c === ">") && (word === null || /^\d*&?$/.test(word))) wordRedirects = true;
       word = (word ?? "") + run;
       addText(run);
       afterRedirect = run.endsWith(">") || run.endsWith("<");

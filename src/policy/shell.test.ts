@@ -88,6 +88,18 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     ["bash -c -e 'rm -f v'", "rm -f v"],
     ["bash -Ec 'rm -f v'", "rm -f v"],
     ["bash -o pipefail -c 'rm -f v'", "rm -f v"],
+    ["bash --rcfile /dev/null -c 'rm -f v'", "rm -f v"],
+    ["bash --init-file /dev/null -c 'rm -f v'", "rm -f v"],
+    ["zsh --emulate sh -c 'rm -f v'", "rm -f v"],
+    ["busybox sh -c 'rm -f v'", "rm -f v"],
+    ["busybox rm -f v", "rm -f v"],
+    ["fish --command='rm -f v'", "rm -f v"],
+    ["fish --command 'rm -f v'", "rm -f v"],
+    ["bash script.sh -c 'rm -f v'", "rm -f v"],
+    // Quoted text that looks like a redirection is not one: the command inside still counts.
+    ["eval '>x; rm -f v'", "rm -f v"],
+    ["bash -c '>x; rm -f v'", "rm -f v"],
+    ['eval "2>/dev/null rm -f v"', "rm -f v"],
     // A redirection is not part of the command: `rm>x` is rm.
     ["rm -f v 2>/dev/null", "rm -f v"],
     ["rm -f v > out", "rm -f v"],

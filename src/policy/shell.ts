@@ -31,7 +31,7 @@ const KEYWORDS = new Set(["!", "{", "}", "if", "then", "else", "elif", "fi", "do
 // Programs that run the command in their arguments; deny rules look past them (and their options).
 const WRAPPERS = new Set([
   ...["sudo", "doas", "env", "command", "builtin", "exec", "nohup", "nice", "timeout", "stdbuf"],
-  ...["xargs", "watch", "flock", "chroot", "unbuffer", "strace", "ltrace"],
+  ...["xargs", "watch", "flock", "chroot", "unbuffer", "strace", "ltrace", "busybox"],
 ]);
 const ONE_ARGUMENT_FIRST = new Set(["timeout", "flock", "chroot"]);
 /** Options that take the next word as their value, so that word is not the program. */
@@ -54,13 +54,15 @@ for (const [name, opts] of [
   ["xargs", ["--max-chars", "--delimiter", "--eof", "--arg-file"]],
 ] as const)
   for (const o of opts) OPTIONS_WITH_VALUE[name]?.add(o);
-const SHELLS = new Set(["sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "busybox"]);
+const SHELLS = new Set(["sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash"]);
+/** Shell options whose value is the next word. */
+const SHELL_OPTION_WITH_VALUE = /^([-+][oO]|--rcfile|--init-file|--emulate)$/;
 /** `source FILE` and `. FILE` run FILE's commands in the current shell. */
 const SOURCING = new Set(["source", "."]);
 /** Script arguments that are the shell's own input, or a stream nobody can read ahead. */
 const INPUT_SCRIPT = /^(-|\/dev\/stdin|\/dev\/fd\/\d+|\/proc\/[^/]+\/fd\/\d+|[<>]\(.*)$/s;
-/** A redirection operator at the start of a word (`>`, `2>&1`, `<<<`, `&>>`), not a process substitution. */
-const REDIRECTION = /^\d*(?:<<<|<>|<&|>&|>>|>\||&>>|&>|<(?!\()|>(?!\())/;
+/** A word that is only a redirection operator: its target is the next word. */
+const BARE_REDIRECTION = /^\d*(?:<<<|<>|<&|>&|>>|>\||&>>|&>|<|>)$/;
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/;
 
 /** Analyses a Bash command line into its simple commands. */
@@ -85,12 +87,13 @@ function analyseInto(src: string, out: CommandPart[], depth: number): string | n
 
 function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
   const keywordless = dropKeywords(p.words);
+  const running = dropKeywords(withoutRedirections(p.words, p.redirects));
   if (keywordless.length === 0) return null; // `fi`, `done`, `}`: syntax, nothing runs
   const plain = normalizeSpace(p.words.join(" "));
   const allowForms = unique([p.text, plain, normalizeSpace(keywordless.join(" "))]);
   const denyForms = [...allowForms];
   // Deny rules and nested commands look at the words that run: redirections and their targets go.
-  let words = withoutRedirections(keywordless);
+  let words = running;
   if (words.length === 0) {
     // Only redirections (`> file` empties it): still a part, which an allow rule must cover.
     out.push({ allowForms, denyForms });
@@ -116,14 +119,18 @@ function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
   return nestedCommands(words, out, depth);
 }
 
-/** Words without redirections: an operator word and its target, or an operator with its target joined. */
-function withoutRedirections(words: string[]): string[] {
+/**
+ * The words without redirections (the scanner marks them: only unquoted operators count, so a
+ * quoted `'>x; rm …'` stays a word). An operator alone takes the next word, its target, with it.
+ */
+function withoutRedirections(words: string[], redirects: readonly number[]): string[] {
+  if (redirects.length === 0) return words;
+  const marked = new Set(redirects);
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
-    const m = REDIRECTION.exec(w);
-    if (!m) out.push(w);
-    else if (m[0].length === w.length) i++;
+    if (!marked.has(i)) out.push(w);
+    else if (BARE_REDIRECTION.test(w)) i++;
   }
   return out;
 }
@@ -165,7 +172,7 @@ function nestedCommands(words: string[], out: CommandPart[], depth: number): str
       if (!/^-(exec|execdir|ok|okdir)$/.test(words[i] ?? "")) continue;
       const end = words.findIndex((w, j) => j > i && (w === ";" || w === "+"));
       const inner = words.slice(i + 1, end === -1 ? undefined : end);
-      const p = addPart({ text: normalizeSpace(inner.join(" ")), words: inner }, out, depth + 1);
+      const p = addPart({ text: normalizeSpace(inner.join(" ")), words: inner, redirects: [] }, out, depth + 1);
       if (p) return p;
     }
   }
@@ -185,12 +192,19 @@ function shellArguments(words: string[]): { command?: string | null; script?: st
       i++;
       break;
     }
-    if (/^[-+][oO]$/.test(w))
-      i++; // -o pipefail, -O extglob: the next word is the option's
+    // -o pipefail, --rcfile F, zsh --emulate sh: the next word is the option's.
+    if (SHELL_OPTION_WITH_VALUE.test(w)) i++;
+    else if (/^--command(=|$)/.test(w))
+      return { command: w.includes("=") ? w.slice(w.indexOf("=") + 1) : (words[i + 1] ?? null) };
     else if (/^-[A-Za-z]*c[A-Za-z]*$/.test(w)) c = true;
-    else if (!/^([-+][A-Za-z]+|--[a-z][a-z-]*)$/.test(w)) break;
+    else if (!/^([-+][A-Za-z]+|--[a-z][a-z-]*(=.*)?)$/.test(w)) break;
   }
-  return c ? { command: words[i] ?? null } : { script: words[i] };
+  if (c) return { command: words[i] ?? null };
+  // A -c after the script is the script's argument to bash, but it is read as a command all the
+  // same: one part too many is asked about, one missed would run.
+  const late = words.findIndex((w, j) => j > i && /^-[A-Za-z]*c[A-Za-z]*$/.test(w));
+  if (late !== -1) return { command: words[late + 1] ?? null };
+  return { script: words[i] };
 }
 
 function dropKeywords(words: string[]): string[] {
