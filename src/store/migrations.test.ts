@@ -49,6 +49,22 @@ describe("migrations", () => {
 });
 
 describe("upgrading the events table (0013)", () => {
+  it("runs again over what an interrupted run left (a stray events_next table)", async () => {
+    const old = openDb(join(dir, "torn.db"));
+    try {
+      await migrate(old.db, "0012_partial_ref_index");
+      old.raw
+        .prepare("insert into events (id, type, session_id, time, data) values ('evt_1', 't', null, 'x', '{}')")
+        .run();
+      old.raw.exec("create table events_next (x)");
+      await migrate(old.db);
+      expect(old.raw.prepare("select seq, id from events").all()).toEqual([{ seq: 1, id: "evt_1" }]);
+      expect(old.raw.inTransaction).toBe(false);
+    } finally {
+      await old.close();
+    }
+  });
+
   it("keeps every event and its seq, and the next event still follows the newest", async () => {
     const old = openDb(join(dir, "old.db"));
     try {

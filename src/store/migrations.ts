@@ -242,18 +242,32 @@ const migrations: Record<string, Migration> = {
   // events, and anything that ever prunes them must keep the newest.
   "0013_lean_events": {
     async up(db: Kysely<unknown>) {
-      await sql`create table events_next (
-        seq integer primary key, id text not null, type text not null,
-        session_id text, time text not null, data text not null)`.execute(db);
-      await sql`insert into events_next (seq, id, type, session_id, time, data)
-        select seq, id, type, session_id, time, data from events order by seq`.execute(db);
-      await sql`drop table events`.execute(db);
-      await sql`alter table events_next rename to events`.execute(db);
-      await sql`delete from sqlite_sequence where name = 'events'`.execute(db);
-      await db.schema.createIndex("events_session").on("events").columns(["session_id", "seq"]).execute();
+      // One transaction (kysely runs SQLite migrations without one): a crash part-way leaves the
+      // old table as it was, and the next start runs this again.
+      await sql`begin immediate`.execute(db);
+      try {
+        await rebuildEvents(db);
+        await sql`commit`.execute(db);
+      } catch (err) {
+        await sql`rollback`.execute(db);
+        throw err;
+      }
     },
   },
 };
+
+async function rebuildEvents(db: Kysely<unknown>) {
+  await sql`drop table if exists events_next`.execute(db);
+  await sql`create table events_next (
+        seq integer primary key, id text not null, type text not null,
+        session_id text, time text not null, data text not null)`.execute(db);
+  await sql`insert into events_next (seq, id, type, session_id, time, data)
+        select seq, id, type, session_id, time, data from events order by seq`.execute(db);
+  await sql`drop table events`.execute(db);
+  await sql`alter table events_next rename to events`.execute(db);
+  await sql`delete from sqlite_sequence where name = 'events'`.execute(db);
+  await db.schema.createIndex("events_session").on("events").columns(["session_id", "seq"]).execute();
+}
 
 /** `upTo` stops after that migration: a database as an older release left it (for upgrade tests). */
 export async function migrate(db: Db, upTo?: string): Promise<void> {
