@@ -245,14 +245,19 @@ describe("paths that are not under the workDir as written", () => {
     layer("server", [
       { tool: "Read", path: "**", decision: "allow", reason: "read the project" },
       { tool: "Read", path: "/etc/**", decision: "deny", reason: "no system files" },
+      { tool: "Read", path: "/root/**", decision: "deny", reason: "not root's files" },
     ]),
   ];
-  it.each([
-    ["~/.ssh/id_rsa", "ask"],
-    ["file:///etc/passwd", "deny"],
-    ["FILE:///work/proj/a.txt", "ask"],
-  ])("%j is %s, never allowed as a file inside the workDir", (path, decision) => {
-    expect(evaluate(layers, { toolName: "Read", input: { file_path: path }, workDir: WORK }).decision).toBe(decision);
+  const read = (path: string) => evaluate(layers, { toolName: "Read", input: { file_path: path }, workDir: WORK });
+  it.each(["~/.ssh/id_rsa", "~root/.ssh/id_rsa", "file:///etc/passwd", "FILE:///work/proj/a.txt"])(
+    "%j is never allowed as a file inside the workDir",
+    (path) => {
+      expect(read(path).decision).not.toBe("allow");
+    },
+  );
+  it("deny rules see where they point", () => {
+    expect(read("file:///etc/passwd").decision).toBe("deny");
+    expect(read("~root/.ssh/id_rsa").decision).toBe("deny");
   });
 });
 

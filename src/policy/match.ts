@@ -121,9 +121,15 @@ function pathSubjects(
 /** A brace holding a slash or `..`, a group holding `..`, or a class that matches a dot. */
 const GLOB_ESCAPES = /\{[^}]*(?:\/|\.\.)[^}]*\}|[@!?*+]\([^)]*\.\.[^)]*\)|\[[^\]]*\.[^\]]*\]/;
 
-/** `~/x` under the server's home, a file: URL as its path; anything else as given. */
+/** `~/x` under the server's home, `~user/x` under that user's (a best guess), a file: URL as its path. */
 function expandPath(value: string): string {
   if (value === "~" || value.startsWith("~/")) return posix.join(homedir(), value.slice(1));
+  const user = /^~([a-z_][a-z0-9_-]*)(\/.*)?$/i.exec(value);
+  if (user)
+    return posix.join(
+      user[1] === "root" ? "/root" : posix.join(posix.dirname(homedir()), user[1] ?? ""),
+      user[2] ?? "",
+    );
   if (/^file:/i.test(value)) {
     try {
       return fileURLToPath(value);

@@ -27,10 +27,11 @@ const t = (db: Db) => db.withTables<Tables>();
 // The other columns keep their defaults: zero usage, no timings, no error.
 const END_TURN = `update turns set status = ?, ended_at = ?, ttft_ms = ?, duration_ms = ?, api_duration_ms = ?,
   model_usage = ?, error_code = ?, error_message = ?`;
-const endWithUsage = statement(
-  `${END_TURN}, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cost_usd = ? where id = ?`,
+// Only a running turn ends: one a kill or a failure closed already keeps that end.
+const endWithUsage = statement<{ id: string }>(
+  `${END_TURN}, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cost_usd = ? where id = ? and status = 'running' returning id`,
 );
-const endWithoutUsage = statement(`${END_TURN} where id = ?`);
+const endWithoutUsage = statement<{ id: string }>(`${END_TURN} where id = ? and status = 'running' returning id`);
 const insertTurn = statement(
   "insert into turns (id, session_id, prompt_item_id, status, started_at) values (?, ?, ?, 'running', ?)",
 );
@@ -79,7 +80,7 @@ export const turnStore = {
   ) {
     const u = end.usage;
     // Without usage (a turn that failed or was cut short) the counts keep their values.
-    await (u ? endWithUsage : endWithoutUsage).run(db, [
+    const rows = await (u ? endWithUsage : endWithoutUsage).run(db, [
       end.status,
       end.endedAt,
       end.ttftMs,
@@ -91,6 +92,7 @@ export const turnStore = {
       ...(u ? [u.inputTokens, u.outputTokens, u.cacheReadTokens, u.cacheWriteTokens, u.costUsd] : []),
       id,
     ]);
+    return rows.length > 0;
   },
 
   /** Ends the session's running turns as interrupted (`code` says why); returns their ids. */

@@ -258,7 +258,9 @@ async function recordEnd(
   const usage = { ...e.usage, costUsd: e.costUsd };
   const failed = error !== null;
   await ctx.transact(async (tx) => {
-    await sessionStore.endTurn(tx.db, turn.id, {
+    // A kill or a failure that committed first closed the turn (with its own turn.failed): a result
+    // Claude Code sent meanwhile changes nothing.
+    const ended = await sessionStore.endTurn(tx.db, turn.id, {
       status: turn.interrupted ? "interrupted" : failed ? "failed" : "completed",
       endedAt: at,
       ttftMs: turn.firstTokenAt === null ? null : turn.firstTokenAt - turn.startedAt,
@@ -268,6 +270,7 @@ async function recordEnd(
       modelUsage: e.modelUsage,
       error,
     });
+    if (!ended) return;
     await sessionStore.addUsage(tx.db, live.id, usage);
     tx.emit(event(UsageRecorded, live.id, { turnId: turn.id, ...usage, byModel: e.usageByModel }));
     if (error) {
