@@ -264,9 +264,12 @@ describe("paths that are not under the workDir as written", () => {
 describe("Glob patterns whose braces, groups or classes could leave the directory", () => {
   const layers = [layer("server", [{ tool: "Glob", path: "**", decision: "allow", reason: "search the project" }])];
   const glob = (pattern: string) => ({ toolName: "Glob", input: { pattern }, workDir: WORK });
-  it.each(["{/etc,/x}/passwd", "@(..)/secrets/*", "[.][.]/x/*"])("%j is never allowed", (pattern) => {
-    expect(evaluate(layers, glob(pattern)).decision).toBe("ask");
-  });
+  it.each(["{/etc,/x}/passwd", "@(..)/secrets/*", "[.][.]/x/*", "..{,}/x", ".{.,}/x", "{.,}./x"])(
+    "%j is never allowed",
+    (pattern) => {
+      expect(evaluate(layers, glob(pattern)).decision).toBe("ask");
+    },
+  );
   it.each(["**/*.{ts,tsx}", "{src,lib}/**/*.js"])("%j stays allowed", (pattern) => {
     expect(evaluate(layers, glob(pattern)).decision).toBe("allow");
   });

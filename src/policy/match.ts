@@ -98,11 +98,16 @@ function pathSubjects(
   for (const field of fields) {
     const value = input[field];
     if (value === undefined && SEARCH_TOOLS.has(toolName)) subjects.push(pathSubject(workDir, workDir));
-    else if (typeof value === "string" && value !== "") {
-      // `~` and file: URLs are not paths under the workDir; deny rules see where they point, and
-      // since the home is Claude Code's (it may not be the server's), such a call is never allowed.
-      if (/^(~|file:)/i.test(value)) problem ??= `${field} starts with ~ or file:, which the policy cannot resolve`;
-      subjects.push(pathSubject(posix.resolve(workDir, expandPath(value)), workDir));
+    else if (typeof value === "string" && value.trim() !== "") {
+      // Claude Code trims a path before it reads it (` /etc/passwd` is /etc/passwd).
+      const path = value.trim();
+      subjects.push(pathSubject(posix.resolve(workDir, path), workDir));
+      // `~` and file: are read differently by different tools (Claude Code expands only `~/`):
+      // deny rules see both readings, and such a call is never allowed.
+      if (/^(~|file:)/i.test(path)) {
+        problem ??= `${field} starts with ~ or file:, which the policy cannot resolve`;
+        subjects.push(pathSubject(posix.resolve(workDir, expandPath(path)), workDir));
+      }
     } else problem ??= `the input has no ${field}`;
   }
   if (toolName === "Glob" && typeof input.pattern === "string") {
@@ -118,8 +123,9 @@ function pathSubjects(
   return { subjects, whole: null, problem };
 }
 
-/** A brace holding a slash or `..`, a group holding `..`, or a class that matches a dot. */
-const GLOB_ESCAPES = /\{[^}]*(?:\/|\.\.)[^}]*\}|[@!?*+]\([^)]*\.\.[^)]*\)|\[[^\]]*\.[^\]]*\]/;
+/** A brace holding a slash or `..` or touching a dot (`..{,}`), a group holding `..`, a class matching a dot. */
+const GLOB_ESCAPES =
+  /\{[^}]*(?:\/|\.\.)[^}]*\}|[@!?*+]\([^)]*\.\.[^)]*\)|\[[^\]]*\.[^\]]*\]|\.\{(?:[^}]*,)?[.,}]|\.(?:,[^}]*)?\}\./;
 
 /** `~/x` under the server's home, `~user/x` under that user's (a best guess), a file: URL as its path. */
 function expandPath(value: string): string {

@@ -72,6 +72,10 @@ export class Scanner {
     let word: string | null = null;
     // Whether the word being read began with an unquoted redirection operator (`>f`, `2>&1`, `<<<`).
     let wordRedirects = false;
+    // Whether any of the word so far was quoted or escaped: `"5">f` is the word 5, then a redirection.
+    let wordQuoted = false;
+    /** Whether a `<` or `>` here begins a redirection word: the word so far is only an fd number. */
+    const fdSoFar = () => word === null || (!wordQuoted && /^\d*&?$/.test(word));
     const heredocs: Heredoc[] = [];
     const endWord = () => {
       if (word !== null) {
@@ -80,6 +84,7 @@ export class Scanner {
       }
       word = null;
       wordRedirects = false;
+      wordQuoted = false;
     };
     const endPart = () => {
       endWord();
@@ -120,6 +125,7 @@ export class Scanner {
         if (next === "\n") i += 2;
         else {
           word = (word ?? "") + (next ?? "");
+          wordQuoted = true;
           addText(s.slice(i, i + 2));
           i += 2;
         }
@@ -131,6 +137,7 @@ export class Scanner {
         const end = ansiCEnd(s, i + 2);
         if (end === -1) return this.fail("unterminated $'...' quote");
         word = (word ?? "") + s.slice(i, end);
+        wordQuoted = true;
         addText(s.slice(i, end));
         i = end;
         continue;
@@ -139,6 +146,7 @@ export class Scanner {
         const end = s.indexOf("'", i + 1);
         if (end === -1) return this.fail("unterminated single quote");
         word = (word ?? "") + s.slice(i + 1, end);
+        wordQuoted = true;
         addText(s.slice(i, end + 1));
         i = end + 1;
         continue;
@@ -146,6 +154,7 @@ export class Scanner {
       if (c === '"') {
         const [value, end] = this.doubleQuoted(i + 1);
         word = (word ?? "") + value;
+        wordQuoted = true;
         addText(s.slice(i, end));
         i = end;
         continue;
@@ -171,7 +180,8 @@ export class Scanner {
       }
       if (c === ")") return this.fail("unbalanced )");
       if (c === "<" && next === "<" && s[i + 2] === "<") {
-        if (word === null || /^\d*$/.test(word)) wordRedirects = true;
+        if (!fdSoFar()) endWord(); // `cat<<<x`: the word ends where the operator begins
+        wordRedirects = true;
         word = `${word ?? ""}<<<`; // a here-string: its word is data
         addText("<<<");
         i += 3;
@@ -199,7 +209,12 @@ export class Scanner {
       PLAIN_RUN_END.lastIndex = i + 1;
       const end = PLAIN_RUN_END.exec(s)?.index ?? s.length;
       const run = s.slice(i, end);
-      if ((c === "<" || c === ">") && (word === null || /^\d*&?$/.test(word))) wordRedirects = true;
+      if ((c === "<" || c === ">") && !afterRedirect) {
+        // An unquoted < or > ends the word before it (`rm>/dev/null` runs rm), unless that word is
+        // only the redirection's fd number (`2>`); what follows is a redirection word.
+        if (!fdSoFar()) endWord();
+        wordRedirects = true;
+      }
       word = (word ?? "") + run;
       addText(run);
       afterRedirect = run.endsWith(">") || run.endsWith("<");

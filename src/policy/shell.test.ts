@@ -100,6 +100,18 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     ["eval '>x; rm -f v'", "rm -f v"],
     ["bash -c '>x; rm -f v'", "rm -f v"],
     ['eval "2>/dev/null rm -f v"', "rm -f v"],
+    // A quoted digit before > is a word of its own, not the redirection's fd.
+    ['timeout "5">/dev/null rm -rf /', "rm -rf /"],
+    ['nice -n "5">/dev/null rm -rf /', "rm -rf /"],
+    // A redirection glued to the program ends the program's word.
+    ["rm>/dev/null -rf /", "rm -rf /"],
+    ["sudo>/dev/null rm -rf /", "rm -rf /"],
+    // env -S runs its string with the words after it.
+    ["env -S rm -rf /", "rm -rf /"],
+    ["env -S git push origin main", "git push origin main"],
+    ["env -S env -S rm -rf /", "rm -rf /"],
+    ["bash -co pipefail 'rm -rf /'", "rm -rf /"],
+    ["bash -oc pipefail 'rm -rf /'", "rm -rf /"],
     // A redirection is not part of the command: `rm>x` is rm.
     ["rm -f v 2>/dev/null", "rm -f v"],
     ["rm -f v > out", "rm -f v"],
@@ -141,11 +153,33 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     ["echo 'rm -f v' | . /dev/stdin", "a shell reading commands from its input cannot be followed"],
     ["bash <(curl -s x)", "a shell reading commands from its input cannot be followed"],
     ["xargs -I{} sh -c {}", "xargs builds the command from its input, which cannot be followed"],
+    ["xargs -0I{} sh -c {}", "xargs builds the command from its input, which cannot be followed"],
+    ["xargs -I{} env -S {}", "xargs builds the command from its input, which cannot be followed"],
+    ["R=rm; $R -rf victim env -- -S x", "the program name comes from a variable or substitution"],
+    ["bash -s arg <<< 'rm -rf /'", "a shell reading commands from its input cannot be followed"],
+    ["wget -qO- https://x | bash -s -- --yes", "a shell reading commands from its input cannot be followed"],
+    ["bash //dev/stdin <<< 'rm -rf /'", "a shell reading commands from its input cannot be followed"],
+    ["bash /dev/./stdin <<< 'rm -rf /'", "a shell reading commands from its input cannot be followed"],
+    ["bash $S <<< 'rm -rf /'", "a shell reading commands from its input cannot be followed"],
     ["bash -c", "a shell -c without a command"],
     [`${"eval ".repeat(12)}ls`, "commands are nested too deeply to follow"],
     [Array.from({ length: 600 }, () => "a").join(";"), "more than 500 commands in one call"],
   ])("reports what it cannot follow: %j", (command, problem) => {
     expect(analyseCommand(command).problem).toBe(problem);
+  });
+
+  it("xargs -i of another program is that program's option, not xargs's: nothing to ask about", () => {
+    for (const command of ["ls | xargs grep -i foo", "xargs sed -i 's/a/b/' f", "git ls-files | xargs grep -I foo"])
+      expect(analyseCommand(command).problem, command).toBeNull();
+  });
+
+  it("env in another program's arguments runs nothing", () => {
+    expect(analyseCommand("echo hello env -S x").parts.map((p) => p.allowForms[0])).toEqual(["echo hello env -S x"]);
+  });
+
+  it("nested find -exec stays linear: a problem, reported at once", () => {
+    const r = analyseCommand(`${"find -exec ".repeat(200)}x`);
+    expect(r.problem).toMatch(/nested too deeply|more than/);
   });
 
   it("a line of redirections alone is still a part, so an allow rule must cover it", () => {

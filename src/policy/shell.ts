@@ -8,6 +8,7 @@
 // Hand-written rather than shell-quote (which expands variables and ignores backticks and `$( )`
 // nesting) or a WASM/GopherJS bash parser (asynchronous or megabytes): a policy decision must be
 // synchronous and well under a millisecond, and we need the original text of each part.
+import { posix } from "node:path";
 import { normalizeSpace } from "./glob";
 import { type RawPart, Scanner } from "./shell-scan";
 
@@ -41,7 +42,8 @@ const OPTIONS_WITH_VALUE: Record<string, Set<string>> = {
   nice: new Set(["-n", "--adjustment"]),
   timeout: new Set(["-s", "-k", "--signal", "--kill-after"]),
   xargs: new Set(["-I", "-n", "-P", "-L", "-s", "-d", "-E", "-a", "--max-args", "--max-procs", "--max-lines"]),
-  env: new Set(["-u", "-C", "-S", "--unset", "--chdir", "--split-string"]),
+  // Not -S: its string is the start of the command, which runs with the words after it.
+  env: new Set(["-u", "-C", "--unset", "--chdir"]),
   stdbuf: new Set(["-i", "-o", "-e"]),
   watch: new Set(["-n", "-d", "--interval"]),
   flock: new Set(["-w", "-E", "--timeout", "--wait", "--conflict-exit-code"]),
@@ -86,6 +88,8 @@ function analyseInto(src: string, out: CommandPart[], depth: number): string | n
 }
 
 function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
+  if (depth > MAX_DEPTH) return "commands are nested too deeply to follow";
+  if (out.length > MAX_PARTS) return `more than ${MAX_PARTS} commands in one call`;
   const keywordless = dropKeywords(p.words);
   const running = dropKeywords(withoutRedirections(p.words, p.redirects));
   if (keywordless.length === 0) return null; // `fi`, `done`, `}`: syntax, nothing runs
@@ -100,11 +104,16 @@ function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
     return null;
   }
   denyForms.push(normalizeSpace(words.join(" ")));
-  const built = xargsReplacement(words);
-  const split = splitString(words);
+  // What the wrappers on the way run of their own: `env -S STRING`, `xargs -I` (from its input).
+  let split: string | undefined;
+  let built = false;
   for (;;) {
     const next = stripOnce(words);
     if (!next) break;
+    const name = basename(words[0] ?? "");
+    const options = words.slice(1, words.length - next.length);
+    if (name === "env") split ??= splitString(options, next);
+    if (name === "xargs") built ||= options.some((w) => /^-[^-]*[Ii]/.test(w) || w.startsWith("--replace"));
     words = next;
     if (words.length === 0) break;
     denyForms.push(normalizeSpace(words.join(" ")));
@@ -113,10 +122,10 @@ function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
   // `/bin/rm -rf x` runs rm: deny and ask rules see the bare program name too.
   if (program.includes("/")) denyForms.push(normalizeSpace([basename(program), ...words.slice(1)].join(" ")));
   out.push({ allowForms, denyForms: unique(denyForms) });
-  if (split !== undefined) return analyseInto(split, out, depth + 1) ?? nestedCommands(words, out, depth);
+  const splitProblem = split === undefined ? null : analyseInto(split, out, depth + 1);
   if (/[$`]/.test(program)) return "the program name comes from a variable or substitution";
   if (built) return "xargs builds the command from its input, which cannot be followed";
-  return nestedCommands(words, out, depth);
+  return splitProblem ?? nestedCommands(words, out, depth);
 }
 
 /**
@@ -135,45 +144,52 @@ function withoutRedirections(words: string[], redirects: readonly number[]): str
   return out;
 }
 
-/** Whether an xargs in these words puts its input into the command (`-I{}`, `-i`, `--replace`). */
-function xargsReplacement(words: string[]): boolean {
-  const at = words.findIndex((w) => basename(w) === "xargs");
-  return at !== -1 && words.slice(at + 1).some((w) => /^(-I|-i|--replace)/.test(w));
-}
-
-/** The command line `env -S` (or `--split-string`) runs, if these words hold one. */
-function splitString(words: string[]): string | undefined {
-  const at = words.findIndex((w) => basename(w) === "env");
-  if (at === -1) return undefined;
-  for (let i = at + 1; i < words.length; i++) {
-    const w = words[i] as string;
-    if (w === "-S" || w === "--split-string") return words[i + 1] ?? "";
-    if (w.startsWith("--split-string=")) return w.slice("--split-string=".length);
-    if (/^-S./.test(w)) return w.slice(2);
-    if (!w.startsWith("-") && !ASSIGNMENT.test(w)) return undefined;
+/**
+ * The command line `env -S STRING ARGS…` runs: STRING split into words, then the words after it.
+ * `options` are env's options as stripOnce took them, `rest` what follows.
+ */
+function splitString(options: string[], rest: string[]): string | undefined {
+  const all = [...options, ...rest];
+  for (let i = 0; i < options.length; i++) {
+    const w = options[i] as string;
+    let value: string | undefined;
+    let after = i + 1;
+    if (w === "-S" || w === "--split-string") {
+      value = all[i + 1] ?? "";
+      after = i + 2;
+    } else if (w.startsWith("--split-string=")) value = w.slice("--split-string=".length);
+    else if (/^-[^-S]*S./.test(w)) value = w.slice(w.indexOf("S") + 1);
+    if (value !== undefined) return [value, ...all.slice(after).map(quoteWord)].join(" ");
   }
   return undefined;
 }
+
+const quoteWord = (w: string) => `'${w.replaceAll("'", "'\\''")}'`;
 
 /** Runs the commands that a program executes from its arguments through the same analysis. */
 function nestedCommands(words: string[], out: CommandPart[], depth: number): string | null {
   const program = basename(words[0] ?? "");
   if (program === "eval") return analyseInto(words.slice(1).join(" "), out, depth + 1);
   if (SHELLS.has(program) || SOURCING.has(program)) {
-    const { command, script } = shellArguments(words);
+    const { command, script, stdin } = shellArguments(words);
     if (command !== undefined)
       return command === null ? "a shell -c without a command" : analyseInto(command, out, depth + 1);
-    if (script === undefined || INPUT_SCRIPT.test(script))
+    // No script, `-s`, or a script that is the input (`/dev/./stdin` too) or a variable.
+    if (script === undefined || stdin || INPUT_SCRIPT.test(posix.normalize(script)) || /[$`]/.test(script))
       return "a shell reading commands from its input cannot be followed";
     return null;
   }
   if (program === "find") {
+    // Each -exec runs up to its `;` or `+`; the next one starts after that (never inside it, which
+    // made `find -exec find -exec …` exponential).
     for (let i = 1; i < words.length; i++) {
       if (!/^-(exec|execdir|ok|okdir)$/.test(words[i] ?? "")) continue;
       const end = words.findIndex((w, j) => j > i && (w === ";" || w === "+"));
       const inner = words.slice(i + 1, end === -1 ? undefined : end);
       const p = addPart({ text: normalizeSpace(inner.join(" ")), words: inner, redirects: [] }, out, depth + 1);
       if (p) return p;
+      if (end === -1) break;
+      i = end;
     }
   }
   return null;
@@ -183,9 +199,10 @@ function nestedCommands(words: string[], out: CommandPart[], depth: number): str
  * A shell's options and what it runs: with `-c` (alone or among other flags, `-ec`, `-Ec`) the first
  * argument after the options is the command line; without, the script (none: it reads its input).
  */
-function shellArguments(words: string[]): { command?: string | null; script?: string } {
+function shellArguments(words: string[]): { command?: string | null; script?: string; stdin?: boolean } {
   let i = 1;
   let c = false;
+  let stdin = false;
   for (; i < words.length; i++) {
     const w = words[i] as string;
     if (w === "--") {
@@ -196,15 +213,19 @@ function shellArguments(words: string[]): { command?: string | null; script?: st
     if (SHELL_OPTION_WITH_VALUE.test(w)) i++;
     else if (/^--command(=|$)/.test(w))
       return { command: w.includes("=") ? w.slice(w.indexOf("=") + 1) : (words[i + 1] ?? null) };
-    else if (/^-[A-Za-z]*c[A-Za-z]*$/.test(w)) c = true;
-    else if (!/^([-+][A-Za-z]+|--[a-z][a-z-]*(=.*)?)$/.test(w)) break;
+    else if (/^[-+][A-Za-z]+$/.test(w)) {
+      // Flags combine: -ec, -co pipefail (each o or O takes one value word), -s (read from input).
+      if (w.startsWith("-") && w.includes("c")) c = true;
+      if (w.startsWith("-") && w.includes("s")) stdin = true;
+      i += (w.slice(1).match(/[oO]/g) ?? []).length;
+    } else if (!/^--[a-z][a-z-]*(=.*)?$/.test(w)) break;
   }
   if (c) return { command: words[i] ?? null };
   // A -c after the script is the script's argument to bash, but it is read as a command all the
   // same: one part too many is asked about, one missed would run.
   const late = words.findIndex((w, j) => j > i && /^-[A-Za-z]*c[A-Za-z]*$/.test(w));
   if (late !== -1) return { command: words[late + 1] ?? null };
-  return { script: words[i] };
+  return { script: words[i], stdin };
 }
 
 function dropKeywords(words: string[]): string[] {
