@@ -177,6 +177,15 @@ describe("analyseCommand splits a line into the simple commands it runs", () => 
     expect(analyseCommand("echo hello env -S x").parts.map((p) => p.allowForms[0])).toEqual(["echo hello env -S x"]);
   });
 
+  it("a long chain of wrappers is a problem, not a run out of memory", () => {
+    expect(analyseCommand(`${"env -S ".repeat(20_000)}rm -rf /`).problem).toMatch(/wrappers|nested too deeply/);
+    expect(analyseCommand(`${"sudo ".repeat(20_000)}rm -rf /`).problem).toMatch(/more than 32 wrappers/);
+  });
+
+  it("xargs -I with a shell still shows the shell's command to deny rules", () => {
+    expect(denyForms("ls | xargs -0I{} sh -c 'rm -rf /'")).toContain("rm -rf /");
+  });
+
   it("nested find -exec stays linear: a problem, reported at once", () => {
     const r = analyseCommand(`${"find -exec ".repeat(200)}x`);
     expect(r.problem).toMatch(/nested too deeply|more than/);

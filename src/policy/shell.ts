@@ -27,6 +27,7 @@ export interface AnalysedCommand {
 
 const MAX_DEPTH = 8;
 const MAX_PARTS = 500;
+const MAX_WRAPPERS = 32;
 
 const KEYWORDS = new Set(["!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "time"]);
 // Programs that run the command in their arguments; deny rules look past them (and their options).
@@ -107,9 +108,16 @@ function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
   // What the wrappers on the way run of their own: `env -S STRING`, `xargs -I` (from its input).
   let split: string | undefined;
   let built = false;
+  let steps = 0;
   for (;;) {
     const next = stripOnce(words);
     if (!next) break;
+    // Each step copies the rest of the line: a chain of wrappers past any real one is refused
+    // (a 100 kB `env -S env -S …` ran out of memory).
+    if (++steps > MAX_WRAPPERS) {
+      out.push({ allowForms, denyForms: unique(denyForms) });
+      return `more than ${MAX_WRAPPERS} wrappers in one command`;
+    }
     const name = basename(words[0] ?? "");
     const options = words.slice(1, words.length - next.length);
     if (name === "env") split ??= splitString(options, next);
@@ -123,9 +131,11 @@ function addPart(p: RawPart, out: CommandPart[], depth: number): string | null {
   if (program.includes("/")) denyForms.push(normalizeSpace([basename(program), ...words.slice(1)].join(" ")));
   out.push({ allowForms, denyForms: unique(denyForms) });
   const splitProblem = split === undefined ? null : analyseInto(split, out, depth + 1);
+  // Nested commands count for deny rules even when the line is a problem anyway.
+  const nested = splitProblem ?? nestedCommands(words, out, depth);
   if (/[$`]/.test(program)) return "the program name comes from a variable or substitution";
   if (built) return "xargs builds the command from its input, which cannot be followed";
-  return splitProblem ?? nestedCommands(words, out, depth);
+  return nested;
 }
 
 /**
